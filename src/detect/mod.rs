@@ -1,0 +1,1 @@
+//! The streaming detector: from samples to air, clot, artifact and fault events.

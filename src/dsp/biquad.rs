@@ -1,0 +1,1 @@
+//! TODO(owner: dsp helper): biquad

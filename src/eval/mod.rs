@@ -1,0 +1,1 @@
+//! Scoring detected events against labels.

@@ -1,0 +1,137 @@
+//! What the detector reports: one [`Event`] per detected air, clot, artifact or sensor fault.
+
+/// The class of a detected event. Only [`Class::Air`] and [`Class::Clot`] are alarms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    /// Gas: a microbubble, a shower or a slug.
+    Air,
+    /// A solid embolus: fibrin or cell aggregate, tissue debris.
+    Clot,
+    /// A disturbance that is not an embolus: knock, diathermy, speckle peak, light change.
+    Artifact,
+    /// The sensor cannot be trusted: loss of coupling, saturation, flat line, NaN.
+    Fault,
+}
+
+impl Class {
+    /// The word used in the CSV formats.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Class::Air => "air",
+            Class::Clot => "clot",
+            Class::Artifact => "artifact",
+            Class::Fault => "fault",
+        }
+    }
+
+    /// Parses the CSV word.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "air" => Some(Class::Air),
+            "clot" => Some(Class::Clot),
+            "artifact" => Some(Class::Artifact),
+            "fault" => Some(Class::Fault),
+            _ => None,
+        }
+    }
+
+    /// Whether this class raises an alarm.
+    pub const fn is_alarm(self) -> bool {
+        matches!(self, Class::Air | Class::Clot)
+    }
+}
+
+/// Which sensor(s) saw an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sensor {
+    /// The Doppler ultrasound sensor (downstream).
+    Ultrasound,
+    /// The optical transmission sensor (upstream).
+    Optical,
+    /// Both sensors, paired by the transit delay.
+    Both,
+}
+
+impl Sensor {
+    /// The word used in the CSV formats.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Sensor::Ultrasound => "ultrasound",
+            Sensor::Optical => "optical",
+            Sensor::Both => "both",
+        }
+    }
+}
+
+/// Why a sensor is reported as faulty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// Ultrasound signal power far below its running level: the probe lost acoustic coupling.
+    LossOfCoupling,
+    /// Samples stuck at full scale.
+    Saturation,
+    /// No variation at all: a dead channel or a disconnected sensor.
+    FlatLine,
+    /// NaN or infinite samples.
+    NotANumber,
+}
+
+impl FaultKind {
+    /// A short word for the `fault` column of the events CSV.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::LossOfCoupling => "loss_of_coupling",
+            FaultKind::Saturation => "saturation",
+            FaultKind::FlatLine => "flat_line",
+            FaultKind::NotANumber => "nan",
+        }
+    }
+}
+
+/// One detected event. Times are integer microseconds of stream time from t = 0, so that no
+/// floating-point time arithmetic is needed on the device and hours of signal keep µs precision.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Event {
+    /// What it is.
+    pub class: Class,
+    /// Where the event starts, at the sensor that saw it first.
+    pub start_us: u64,
+    /// Where it ends, at that same sensor.
+    pub end_us: u64,
+    /// The stream time at which the detector emitted it: the alarm time.
+    pub detected_us: u64,
+    /// 0..1.
+    pub confidence: f32,
+    /// Which sensor(s) saw it.
+    pub sensor: Sensor,
+    /// The features behind the decision.
+    pub features: Features,
+    /// For [`Class::Fault`], which fault.
+    pub fault: Option<FaultKind>,
+}
+
+/// Features measured on an event; NaN where a sensor did not see it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Features {
+    /// Embolus-to-blood ratio on the Doppler signal.
+    pub ebr_db: f32,
+    /// Event duration at the sensor that saw it first.
+    pub duration_ms: f32,
+    /// Doppler frequency of the strongest bin (positive: forward flow).
+    pub peak_hz: f32,
+    /// Relative change of optical transmission (positive: more light, as air gives).
+    pub optical_delta: f32,
+    /// Estimated gas volume, for air.
+    pub volume_ul: f32,
+}
+
+impl Features {
+    /// All features unknown.
+    pub const UNKNOWN: Features = Features {
+        ebr_db: f32::NAN,
+        duration_ms: f32::NAN,
+        peak_hz: f32::NAN,
+        optical_delta: f32::NAN,
+        volume_ul: f32::NAN,
+    };
+}

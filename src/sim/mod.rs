@@ -1,0 +1,1 @@
+//! The line simulator: labelled optical and Doppler recordings of air, clots and artifacts.
