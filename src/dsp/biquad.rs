@@ -161,12 +161,16 @@ impl Sos {
     /// evaluated in `f64` from the stored `f32` coefficients (so it is the response of the
     /// filter that actually runs).
     pub fn magnitude_at(&self, f_hz: f32, fs_hz: f32) -> f32 {
-        let w = 2.0 * core::f64::consts::PI * f64::from(f_hz) / f64::from(fs_hz);
-        let mag = self.sections().iter().fold(1.0_f64, |acc, s| {
+        self.magnitude_at_f64(f64::from(f_hz) / f64::from(fs_hz)) as f32
+    }
+
+    /// `|H|` at `f_over_fs` cycles per sample, in `f64`.
+    pub(crate) fn magnitude_at_f64(&self, f_over_fs: f64) -> f64 {
+        let w = 2.0 * core::f64::consts::PI * f_over_fs;
+        self.sections().iter().fold(1.0_f64, |acc, s| {
             let (re, im) = s.response_f64(w);
             acc * libm::hypot(re, im)
-        });
-        mag as f32
+        })
     }
 }
 

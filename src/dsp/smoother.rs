@@ -6,6 +6,11 @@
 
 use crate::dsp::butterworth::DesignError;
 
+/// Smallest one-pole coefficient: below `f32::EPSILON` the update `a (x - y)` rounds away
+/// against `y` and the smoother stalls instead of converging (time constants up to about
+/// 8.4 million samples, 87 s at 96 kHz).
+pub const MIN_COEFFICIENT: f32 = f32::EPSILON;
+
 /// Exponential smoother `y += a (x - y)`, i.e. `y[n] = a x[n] + (1 - a) y[n-1]`
 /// (`scipy.signal.lfilter([a], [1, a - 1], x)`).
 ///
@@ -31,7 +36,7 @@ impl OnePole {
     ///
     /// # Errors
     /// [`DesignError::TimeConstant`] if `tau_s` is not finite and positive or so long that
-    /// `a` rounds to 0 in `f32`; [`DesignError::SampleRate`] if `fs_hz` is not finite and
+    /// `a` is below [`MIN_COEFFICIENT`]; [`DesignError::SampleRate`] if `fs_hz` is not finite and
     /// positive (checked first).
     pub fn from_time_constant(tau_s: f32, fs_hz: f32) -> Result<Self, DesignError> {
         if !(fs_hz.is_finite() && fs_hz > 0.0) {
@@ -43,19 +48,20 @@ impl OnePole {
         let samples = f64::from(tau_s) * f64::from(fs_hz);
         // expm1 keeps the precision of a tiny `a` for long time constants
         let a = -libm::expm1(-1.0 / samples) as f32;
-        if a > 0.0 {
+        if a >= MIN_COEFFICIENT {
             Ok(OnePole { a })
         } else {
             Err(DesignError::TimeConstant)
         }
     }
 
-    /// The smoother with coefficient `a` in `(0, 1]` (`a = 1` passes the input through).
+    /// The smoother with coefficient `a` in `[MIN_COEFFICIENT, 1]` (`a = 1` passes the input
+    /// through).
     ///
     /// # Errors
-    /// [`DesignError::Coefficient`] if `a` is not finite or not in `(0, 1]`.
+    /// [`DesignError::Coefficient`] if `a` is not finite or not in `[MIN_COEFFICIENT, 1]`.
     pub fn from_coefficient(a: f32) -> Result<Self, DesignError> {
-        if a.is_finite() && a > 0.0 && a <= 1.0 {
+        if a.is_finite() && (MIN_COEFFICIENT..=1.0).contains(&a) {
             Ok(OnePole { a })
         } else {
             Err(DesignError::Coefficient)
