@@ -65,8 +65,10 @@ impl Decimator {
             Sos::default()
         } else {
             let cutoff_hz = ANTI_ALIAS_CUTOFF * fs_hz / (2.0 * factor as f32);
+            // Cut-offs down to 0.4 fs / MAX_FACTOR always design; a refusal from f32 rounding
+            // would mean the factor is too large, so name that parameter.
             butter(ANTI_ALIAS_ORDER, Band::LowPass(cutoff_hz), fs_hz).map_err(|e| match e {
-                DesignError::Unstable => DesignError::Factor,
+                DesignError::Unstable | DesignError::Precision => DesignError::Factor,
                 other => other,
             })?
         };
