@@ -138,7 +138,8 @@ write(
 
 # --- sliding quantiles --------------------------------------------------------------------------
 
-QS = [0.0, 0.1, 0.25, 0.5, 0.9, 0.99, 1.0]
+# The Rust API takes q as f32: give numpy the same f32-rounded q.
+QS = [float(np.float32(q)) for q in [0.0, 0.1, 0.25, 0.5, 0.9, 0.99, 1.0]]
 # (capacity, stream length, report every, kind)
 Q_CASES = [
     (1, 12, 1, "normal"),
