@@ -254,7 +254,8 @@ impl<const N: usize> SlidingQuantile<N> {
 
     /// The `q`-quantile of the values held, interpolating linearly between order statistics
     /// (numpy's default `method="linear"`): position `h = (len − 1)·q`, value
-    /// `s[⌊h⌋] + (h − ⌊h⌋)·(s[⌊h⌋+1] − s[⌊h⌋])`. NaN when empty.
+    /// `s[⌊h⌋] + (h − ⌊h⌋)·(s[⌊h⌋+1] − s[⌊h⌋])`. NaN when empty; NaN too when interpolating
+    /// between `-inf` and `+inf`, as in numpy.
     ///
     /// # Panics
     ///

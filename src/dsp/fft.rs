@@ -6,9 +6,9 @@
 //!
 //! - [`MicroFft`] wraps the `microfft` crate: `no_std`, no allocation, tables in flash; always
 //!   available.
-//! - [`RustFft`] (feature `std`) wraps a planned `rustfft` transform and its scratch buffer,
+//! - `RustFft` (feature `std`) wraps a planned `rustfft` transform and its scratch buffer,
 //!   allocated once at construction; faster on desktop CPUs (SIMD).
-//! - [`DefaultFft`] is `RustFft` under `std` and `MicroFft` without.
+//! - [`DefaultFft`] is `RustFft` under `std` and [`MicroFft`] without.
 //!
 //! Both backends support exactly the sizes `64, 128, 256, 512, 1024` ([`is_supported_size`]),
 //! so code written against [`DefaultFft`] behaves the same with and without `std`. On seeded
@@ -185,6 +185,6 @@ impl<const N: usize> FftBackend<N> for RustFft<N> {
 #[cfg(feature = "std")]
 pub type DefaultFft<const N: usize> = RustFft<N>;
 
-/// The default backend: [`RustFft`] under `std`, [`MicroFft`] without.
+/// The default backend: `RustFft` under `std`, [`MicroFft`] without (this build).
 #[cfg(not(feature = "std"))]
 pub type DefaultFft<const N: usize> = MicroFft<N>;
