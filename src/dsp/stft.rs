@@ -1,1 +1,242 @@
-//! TODO(owner: dsp helper): stft
+//! Streaming short-time Fourier transform (STFT) of a real or complex sample stream.
+//!
+//! Frame `k` is the windowed, unscaled FFT of input samples `[k·hop, k·hop + N)`, in numpy bin
+//! order: with `x` the input and `w` the window table, frame `k` is
+//! `np.fft.fft(x[k*hop : k*hop+N] * w)`. That is scipy's
+//! `ShortTimeFFT(w, hop, fs, fft_mode="twosided", scale_to=None)` with its frames re-indexed
+//! to start at sample 0 (`tests/spectral.rs` checks against it). The first frame completes
+//! with the `N`-th sample, then one every `hop` samples; there is no zero padding at either
+//! end, so a stream shorter than `N` samples gives no frame.
+//!
+//! For a stream sampled at `rate_hz`, bin `k < N/2` is the frequency `k·rate_hz/N` and bin
+//! `k ≥ N/2` is `(k − N)·rate_hz/N`: for Doppler I/Q, flow towards and away from the probe.
+//!
+//! Configuration and state live in one [`Stft`] because the FFT backend needs mutable scratch
+//! anyway; one `Stft` per channel. Per sample, [`Stft::push`] copies one sample into a ring
+//! buffer; when a frame completes it windows the last `N` samples into the spectrum buffer and
+//! transforms it in place. Nothing is allocated after construction. Memory: the window table
+//! (`4·N` bytes), the ring and the spectrum (`8·N` bytes each), so 20 KiB at `N = 1024`, plus
+//! the backend (`MicroFft`: nothing; `RustFft`: its plan and scratch on the heap).
+
+use crate::dsp::fft::{is_supported_size, DefaultFft, FftBackend};
+use crate::dsp::window::Window;
+use num_complex::Complex32;
+
+/// Error building an [`Stft`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StftError {
+    /// The frame size `N` is not a power of two in `64..=1024`.
+    FrameSize,
+    /// The hop is not in `1..=N`.
+    Hop,
+}
+
+impl core::fmt::Display for StftError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StftError::FrameSize => {
+                write!(f, "STFT frame size must be a power of two in 64..=1024")
+            }
+            StftError::Hop => write!(f, "STFT hop must be in 1..=frame size"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for StftError {}
+
+/// Streaming STFT with frame size `N` and FFT backend `F`.
+///
+/// Holds its configuration (window table, hop, FFT plan) and its state (ring buffer of the last
+/// `N` samples, samples left until the next frame, the last spectrum).
+///
+/// # Example
+///
+/// A complex tone at 5 cycles per 64 samples lands in bin 5 of every frame:
+///
+/// ```
+/// use clotair::dsp::fft::Complex32;
+/// use clotair::dsp::stft::Stft;
+/// use clotair::dsp::window::Window;
+///
+/// let mut stft = Stft::<64>::new(Window::Hann, 16).unwrap();
+/// let mut frames = 0;
+/// for n in 0..128 {
+///     let phase = 2.0 * core::f32::consts::PI * 5.0 * n as f32 / 64.0;
+///     if let Some(spectrum) = stft.push(Complex32::from_polar(1.0, phase)) {
+///         let peak = (0..64)
+///             .max_by(|&a, &b| spectrum[a].norm().total_cmp(&spectrum[b].norm()))
+///             .unwrap();
+///         assert_eq!(peak, 5);
+///         frames += 1;
+///     }
+/// }
+/// // Frames end at samples 64, 80, 96, 112 and 128.
+/// assert_eq!(frames, 1 + (128 - 64) / 16);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Stft<const N: usize, F: FftBackend<N> = DefaultFft<N>> {
+    // Configuration.
+    window: [f32; N],
+    hop: usize,
+    fft: F,
+    // State.
+    /// The last `N` samples; `pos` is the next write index, i.e. the oldest sample once full.
+    ring: [Complex32; N],
+    pos: usize,
+    /// Samples still to push before the next frame completes, in `1..=N`.
+    until_frame: usize,
+    /// The last spectrum, transformed in place.
+    spectrum: [Complex32; N],
+}
+
+impl<const N: usize> Stft<N> {
+    /// An STFT with the given periodic window and hop, on the [`DefaultFft`] backend.
+    ///
+    /// Returns [`StftError::FrameSize`] unless `N` is a power of two in `64..=1024`, and
+    /// [`StftError::Hop`] unless `1 <= hop <= N`.
+    pub fn new(window: Window, hop: usize) -> Result<Self, StftError> {
+        let fft = DefaultFft::<N>::try_new().map_err(|_| StftError::FrameSize)?;
+        Self::with_backend(window, hop, fft)
+    }
+}
+
+impl<const N: usize, F: FftBackend<N>> Stft<N, F> {
+    /// An STFT with the given periodic window, hop and FFT backend, e.g.
+    /// `Stft::with_backend(Window::Hann, 16, MicroFft::<64>::new())`.
+    ///
+    /// Returns [`StftError::FrameSize`] unless `N` is a power of two in `64..=1024`, and
+    /// [`StftError::Hop`] unless `1 <= hop <= N`.
+    pub fn with_backend(window: Window, hop: usize, fft: F) -> Result<Self, StftError> {
+        if !is_supported_size(N) {
+            return Err(StftError::FrameSize);
+        }
+        if hop == 0 || hop > N {
+            return Err(StftError::Hop);
+        }
+        let mut table = [0.0; N];
+        window.fill(&mut table);
+        Ok(Self {
+            window: table,
+            hop,
+            fft,
+            ring: [Complex32::new(0.0, 0.0); N],
+            pos: 0,
+            until_frame: N,
+            spectrum: [Complex32::new(0.0, 0.0); N],
+        })
+    }
+
+    /// Samples between the starts of consecutive frames.
+    pub fn hop(&self) -> usize {
+        self.hop
+    }
+
+    /// The window table applied to each frame before the FFT.
+    pub fn window(&self) -> &[f32; N] {
+        &self.window
+    }
+
+    /// Pushes one complex sample; when it completes a frame, returns that frame's spectrum
+    /// (windowed, unscaled FFT, numpy bin order).
+    ///
+    /// Frame `k` covers input samples `[k·hop, k·hop + N)`: the first frame appears with the
+    /// `N`-th sample, then one every `hop` samples.
+    #[inline]
+    pub fn push(&mut self, x: Complex32) -> Option<&[Complex32; N]> {
+        self.ring[self.pos] = x;
+        self.pos += 1;
+        if self.pos == N {
+            self.pos = 0;
+        }
+        self.until_frame -= 1;
+        if self.until_frame == 0 {
+            self.transform();
+            Some(&self.spectrum)
+        } else {
+            None
+        }
+    }
+
+    /// Pushes one real sample (imaginary part zero); see [`Stft::push`]. The spectrum of a
+    /// real frame is conjugate-symmetric: bin `N − k` is the conjugate of bin `k`.
+    #[inline]
+    pub fn push_real(&mut self, x: f32) -> Option<&[Complex32; N]> {
+        self.push(Complex32::new(x, 0.0))
+    }
+
+    /// Pushes a block of complex samples, calling `on_frame` with each completed spectrum in
+    /// order. Gives the same frames as [`Stft::push`] sample by sample, however the stream is
+    /// cut into blocks.
+    pub fn block(&mut self, x: &[Complex32], on_frame: impl FnMut(&[Complex32; N])) {
+        self.feed(x, |s| s, on_frame);
+    }
+
+    /// Pushes a block of real samples; see [`Stft::block`] and [`Stft::push_real`].
+    pub fn block_real(&mut self, x: &[f32], on_frame: impl FnMut(&[Complex32; N])) {
+        self.feed(x, |s| Complex32::new(s, 0.0), on_frame);
+    }
+
+    /// Forgets all pushed samples: the next frame completes after `N` more samples.
+    /// The configuration is kept.
+    pub fn reset(&mut self) {
+        self.ring = [Complex32::new(0.0, 0.0); N];
+        self.pos = 0;
+        self.until_frame = N;
+        self.spectrum = [Complex32::new(0.0, 0.0); N];
+    }
+
+    /// Copies runs of samples up to the next frame boundary, transforming at each boundary.
+    fn feed<T: Copy>(
+        &mut self,
+        mut x: &[T],
+        to_complex: impl Fn(T) -> Complex32,
+        mut on_frame: impl FnMut(&[Complex32; N]),
+    ) {
+        while !x.is_empty() {
+            let run = self.until_frame.min(x.len());
+            let (now, rest) = x.split_at(run);
+            self.write(now, &to_complex);
+            x = rest;
+            self.until_frame -= run;
+            if self.until_frame == 0 {
+                self.transform();
+                on_frame(&self.spectrum);
+            }
+        }
+    }
+
+    /// Writes `x` (at most `N` samples) into the ring at `pos`, wrapping once if needed.
+    fn write<T: Copy>(&mut self, x: &[T], to_complex: &impl Fn(T) -> Complex32) {
+        let (head, tail) = x.split_at(x.len().min(N - self.pos));
+        for (dst, &src) in self.ring[self.pos..].iter_mut().zip(head) {
+            *dst = to_complex(src);
+        }
+        for (dst, &src) in self.ring.iter_mut().zip(tail) {
+            *dst = to_complex(src);
+        }
+        self.pos = if tail.is_empty() {
+            self.pos + head.len()
+        } else {
+            tail.len()
+        };
+        if self.pos == N {
+            self.pos = 0;
+        }
+    }
+
+    /// Windows the last `N` samples (oldest at `pos`) into `spectrum` and transforms it.
+    fn transform(&mut self) {
+        self.until_frame = self.hop;
+        let (newer, older) = self.ring.split_at(self.pos);
+        let (out_older, out_newer) = self.spectrum.split_at_mut(older.len());
+        let (w_older, w_newer) = self.window.split_at(older.len());
+        for ((out, &x), &w) in out_older.iter_mut().zip(older).zip(w_older) {
+            *out = x * w;
+        }
+        for ((out, &x), &w) in out_newer.iter_mut().zip(newer).zip(w_newer) {
+            *out = x * w;
+        }
+        self.fft.forward(&mut self.spectrum);
+    }
+}
