@@ -1,1 +1,617 @@
 //! The streaming detector: from samples to air, clot, artifact and fault events.
+//!
+//! ```text
+//! ultrasound I/Q ─ faults ─ wall filter ─ STFT ─ background ─ EBR ─ hysteresis ─┐
+//!                                                                             fusion ─ classes ─ events
+//! optical red/IR ─ faults ─ baseline ─ relative change ─ threshold ───────────┘
+//! ```
+//!
+//! Each path turns samples into *sightings*; the fusion stage pairs the optical and the
+//! ultrasound sighting of one embolus by the transit delay between the sensors, recognises a
+//! disturbance seen by both at once as mechanical, and decides each event's class.
+//!
+//! The detector works in stream time, never in arrival order: a decision that needs both
+//! sensors waits until both streams have reached the time it concerns, so the events are the
+//! same however the two streams are chunked and interleaved. Memory is fixed at construction
+//! (no heap); the detector is `no_std`.
+//!
+//! ```
+//! use clotair::detect::{Detector, DetectorConfig};
+//! let config = DetectorConfig { ultrasound_rate_hz: Some(8000), ..DetectorConfig::default() };
+//! let mut detector = Detector::new(&config).unwrap();
+//! let iq = [0.0f32; 2 * 800]; // 0.1 s of silence, interleaved I, Q
+//! let mut events = 0;
+//! detector.push_ultrasound(&iq, &mut |_event| events += 1);
+//! detector.finish(&mut |_event| events += 1);
+//! assert_eq!(events, 0);
+//! ```
+
+pub mod air;
+pub mod classify;
+pub mod faults;
+pub mod onsets;
+pub mod optical;
+pub mod time;
+pub mod ultrasound;
+
+use core::fmt;
+
+use num_complex::Complex32;
+
+use crate::event::{Class, Event, Features, Sensor};
+use crate::line::LineGeometry;
+
+use air::{AirLimits, AirWindow};
+use classify::{classify, features, Decision};
+use faults::{FaultMonitor, FaultReport};
+use optical::{OptSighting, OptThresholds, OpticalPath};
+use time::{ms_to_us, to_us};
+use ultrasound::{UltrasoundPath, UsSighting, UsThresholds};
+
+/// Speed of sound in blood (signal model: c = 1540 m/s).
+pub const SPEED_OF_SOUND_M_S: f32 = 1540.0;
+/// Two onsets closer than this at the two sensors are one mechanical disturbance, not an
+/// embolus: an embolus needs at least 50 ms to travel between them (signal model: 0.05–2 s).
+pub const SIMULTANEOUS_MS: f32 = 12.0;
+/// Bubbles ride up to the centre-line speed, 2·v (laminar flow), plus the ±10 % flow error.
+pub const FASTEST_EMBOLUS: f32 = 2.3;
+/// Clots tumble near the wall, far slower than the mean.
+pub const SLOWEST_EMBOLUS: f32 = 0.2;
+/// Pending decisions held while waiting for the other stream (each lives tens of ms).
+const PENDING: usize = 48;
+/// Recent optical sightings kept for pairing: enough for a shower within the longest transit.
+const HISTORY: usize = 32;
+
+/// Everything the detector is configured with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DetectorConfig {
+    /// Ultrasound I/Q sample rate; `None` without the ultrasound sensor.
+    pub ultrasound_rate_hz: Option<u32>,
+    /// Optical sample rate; `None` without the optical sensor.
+    pub optical_rate_hz: Option<u32>,
+    /// Optical channels: 1 (red) or 2 (red, near-IR).
+    pub optical_channels: usize,
+    /// Line geometry, from the sidecar.
+    pub line: LineGeometry,
+    /// Air alarm limits.
+    pub air_limits: AirLimits,
+    /// Ultrasound thresholds.
+    pub ultrasound: UsThresholds,
+    /// Optical thresholds.
+    pub optical: OptThresholds,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self {
+            ultrasound_rate_hz: None,
+            optical_rate_hz: None,
+            optical_channels: 2,
+            line: LineGeometry::default(),
+            air_limits: AirLimits::default(),
+            ultrasound: UsThresholds::default(),
+            optical: OptThresholds::default(),
+        }
+    }
+}
+
+/// A configuration the detector cannot run with; names the bad parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Neither sensor configured.
+    NoSensor,
+    /// Ultrasound rate outside 250 Hz–96 kHz (or too low for the wall filter).
+    UltrasoundRate,
+    /// Optical rate outside 250 Hz–96 kHz.
+    OpticalRate,
+    /// Optical channel count other than 1 or 2.
+    OpticalChannels,
+    /// A threshold that is not finite, or off above on.
+    Threshold,
+    /// Air limits not positive and finite.
+    AirLimits,
+    /// A line geometry value not positive and finite.
+    Geometry,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConfigError::NoSensor => "no sensor configured: give an ultrasound or optical rate",
+            ConfigError::UltrasoundRate => "ultrasound sample rate must be 250 Hz to 96 kHz",
+            ConfigError::OpticalRate => "optical sample rate must be 250 Hz to 96 kHz",
+            ConfigError::OpticalChannels => "optical channels must be 1 or 2",
+            ConfigError::Threshold => "thresholds must be finite, with off below on",
+            ConfigError::AirLimits => "air limits must be positive and finite",
+            ConfigError::Geometry => "line geometry values must be positive and finite",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ConfigError {}
+
+/// Lowest and highest sample rates of the recording contract.
+pub const RATE_RANGE_HZ: core::ops::RangeInclusive<u32> = 250..=96_000;
+
+#[derive(Clone, Copy, Debug)]
+enum Item {
+    Us(UsSighting),
+    Opt(OptSighting),
+    Fault(Sensor, FaultReport),
+}
+
+impl Item {
+    /// Tie-break rank for equal decision times, so that order never depends on arrival.
+    fn rank(&self) -> u8 {
+        match self {
+            Item::Fault(..) => 0,
+            Item::Opt(_) => 1,
+            Item::Us(_) => 2,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    decide_us: u64,
+    start_us: u64,
+    item: Item,
+}
+
+/// An optical sighting already decided, kept to pair with the ultrasound sighting of the same
+/// embolus.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    start_us: u64,
+    decision: Decision,
+    emitted: bool,
+    paired: bool,
+}
+
+/// The streaming detector. See the module documentation.
+pub struct Detector {
+    config: DetectorConfig,
+    us: Option<UltrasoundPath>,
+    opt: Option<OpticalPath>,
+    us_faults: Option<FaultMonitor>,
+    opt_faults: Option<FaultMonitor>,
+    us_ended: bool,
+    opt_ended: bool,
+    pending: heapless::Vec<Pending, PENDING>,
+    history: heapless::Deque<Seen, HISTORY>,
+    air: AirWindow,
+    simultaneous_us: u64,
+    /// Blood mean Doppler frequency of the last ultrasound sighting decided: a snapshot taken
+    /// in stream-time order, so that it does not depend on how far a stream has been read.
+    blood_mean_hz: f32,
+    us_onset_delay_us: u64,
+    opt_onset_delay_us: u64,
+}
+
+fn check_rate(rate: Option<u32>, err: ConfigError) -> Result<(), ConfigError> {
+    match rate {
+        Some(r) if !RATE_RANGE_HZ.contains(&r) => Err(err),
+        _ => Ok(()),
+    }
+}
+
+fn positive(x: Option<f32>) -> bool {
+    x.is_none_or(|v| v.is_finite() && v > 0.0)
+}
+
+impl Detector {
+    /// A detector for the configured sensors.
+    pub fn new(config: &DetectorConfig) -> Result<Self, ConfigError> {
+        if config.ultrasound_rate_hz.is_none() && config.optical_rate_hz.is_none() {
+            return Err(ConfigError::NoSensor);
+        }
+        check_rate(config.ultrasound_rate_hz, ConfigError::UltrasoundRate)?;
+        check_rate(config.optical_rate_hz, ConfigError::OpticalRate)?;
+        let l = &config.line;
+        if !(positive(l.tube_id_mm)
+            && positive(l.flow_ml_min)
+            && positive(l.carrier_hz)
+            && l.spacing_mm.is_none_or(f32::is_finite)
+            && l.angle_deg
+                .is_none_or(|a| a.is_finite() && (0.0..90.0).contains(&a)))
+        {
+            return Err(ConfigError::Geometry);
+        }
+        let a = &config.air_limits;
+        if !(a.single_bubble_ul > 0.0
+            && a.cumulative_ul > 0.0
+            && a.window_s > 0.0
+            && a.single_bubble_ul.is_finite()
+            && a.cumulative_ul.is_finite()
+            && a.window_s.is_finite())
+        {
+            return Err(ConfigError::AirLimits);
+        }
+        let us = match config.ultrasound_rate_hz {
+            Some(r) => Some(UltrasoundPath::new(r, config.ultrasound)?),
+            None => None,
+        };
+        let opt = match config.optical_rate_hz {
+            Some(r) => Some(OpticalPath::new(
+                r,
+                config.optical_channels,
+                config.optical,
+            )?),
+            None => None,
+        };
+        let us_onset_delay_us = config
+            .ultrasound_rate_hz
+            .map_or(0, |r| to_us(ultrasound::FRAME as u64, r));
+        let opt_onset_delay_us = config.optical_rate_hz.map_or(0, |r| to_us(2, r));
+        Ok(Self {
+            config: *config,
+            us_faults: config
+                .ultrasound_rate_hz
+                .map(|r| FaultMonitor::new(r, 2, true)),
+            opt_faults: config
+                .optical_rate_hz
+                .map(|r| FaultMonitor::new(r, config.optical_channels, false)),
+            us,
+            opt,
+            us_ended: config.ultrasound_rate_hz.is_none(),
+            opt_ended: config.optical_rate_hz.is_none(),
+            pending: heapless::Vec::new(),
+            history: heapless::Deque::new(),
+            air: AirWindow::new(config.air_limits.window_s),
+            simultaneous_us: ms_to_us(SIMULTANEOUS_MS),
+            blood_mean_hz: f32::NAN,
+            us_onset_delay_us,
+            opt_onset_delay_us,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DetectorConfig {
+        &self.config
+    }
+
+    /// Feeds interleaved ultrasound samples (I, Q, I, Q, …) in order; calls `emit` for every
+    /// event decided. Non-finite samples raise a fault and are treated as zero.
+    ///
+    /// # Panics
+    /// If the detector has no ultrasound sensor, or `iq` has an odd length.
+    pub fn push_ultrasound(&mut self, iq: &[f32], emit: &mut impl FnMut(&Event)) {
+        assert!(iq.len() % 2 == 0, "ultrasound samples come in I, Q pairs");
+        let us = self.us.as_mut().expect("detector has no ultrasound sensor");
+        let monitor = self.us_faults.as_mut().expect("ultrasound fault monitor");
+        let pending = &mut self.pending;
+        let rate = us.clock().rate_hz();
+        let simultaneous_us = self.simultaneous_us;
+        let opt_delay = self.opt_onset_delay_us;
+        for pair in iq.chunks_exact(2) {
+            let clean = monitor.process([pair[0], pair[1]], &mut |f| {
+                let p = Pending {
+                    decide_us: to_us(f.ready, rate),
+                    start_us: to_us(f.start, rate),
+                    item: Item::Fault(Sensor::Ultrasound, f),
+                };
+                let _ = pending.push(p);
+            });
+            us.process(Complex32::new(clean[0], clean[1]), &mut |s: UsSighting| {
+                let start_us = to_us(s.start, rate);
+                let p = Pending {
+                    decide_us: to_us(s.ready, rate).max(start_us + simultaneous_us + opt_delay),
+                    start_us,
+                    item: Item::Us(s),
+                };
+                let _ = pending.push(p);
+            });
+        }
+        self.decide(emit);
+    }
+
+    /// Feeds interleaved optical samples (red, IR, red, IR, … or red only, per the configured
+    /// channel count); calls `emit` for every event decided.
+    ///
+    /// # Panics
+    /// If the detector has no optical sensor, or the length is not a multiple of the channel
+    /// count.
+    pub fn push_optical(&mut self, samples: &[f32], emit: &mut impl FnMut(&Event)) {
+        let opt = self.opt.as_mut().expect("detector has no optical sensor");
+        let channels = opt.channels();
+        assert!(
+            samples.len() % channels == 0,
+            "optical samples come in whole frames"
+        );
+        let monitor = self.opt_faults.as_mut().expect("optical fault monitor");
+        let pending = &mut self.pending;
+        let rate = opt.clock().rate_hz();
+        let simultaneous_us = self.simultaneous_us;
+        let us_delay = self.us_onset_delay_us;
+        for frame in samples.chunks_exact(channels) {
+            let x = [frame[0], if channels == 2 { frame[1] } else { 0.0 }];
+            let clean = monitor.process(x, &mut |f| {
+                let p = Pending {
+                    decide_us: to_us(f.ready, rate),
+                    start_us: to_us(f.start, rate),
+                    item: Item::Fault(Sensor::Optical, f),
+                };
+                let _ = pending.push(p);
+            });
+            opt.process(clean, &mut |s: OptSighting| {
+                let start_us = to_us(s.start, rate);
+                let p = Pending {
+                    decide_us: to_us(s.ready, rate).max(start_us + simultaneous_us + us_delay),
+                    start_us,
+                    item: Item::Opt(s),
+                };
+                let _ = pending.push(p);
+            });
+        }
+        self.decide(emit);
+    }
+
+    /// Marks the end of one sensor's stream (its file ended before the other's): decisions no
+    /// longer wait for it.
+    pub fn end_stream(&mut self, sensor: Sensor, emit: &mut impl FnMut(&Event)) {
+        match sensor {
+            Sensor::Ultrasound => self.us_ended = true,
+            Sensor::Optical => self.opt_ended = true,
+            Sensor::Both => {
+                self.us_ended = true;
+                self.opt_ended = true;
+            }
+        }
+        self.decide(emit);
+    }
+
+    /// Ends both streams: reports events still open and every pending decision.
+    pub fn finish(&mut self, emit: &mut impl FnMut(&Event)) {
+        let pending = &mut self.pending;
+        if let Some(us) = self.us.as_mut() {
+            let rate = us.clock().rate_hz();
+            us.finish(&mut |s| {
+                let _ = pending.push(Pending {
+                    decide_us: to_us(s.ready, rate),
+                    start_us: to_us(s.start, rate),
+                    item: Item::Us(s),
+                });
+            });
+        }
+        if let Some(opt) = self.opt.as_mut() {
+            let rate = opt.clock().rate_hz();
+            opt.finish(&mut |s| {
+                let _ = pending.push(Pending {
+                    decide_us: to_us(s.ready, rate),
+                    start_us: to_us(s.start, rate),
+                    item: Item::Opt(s),
+                });
+            });
+        }
+        self.us_ended = true;
+        self.opt_ended = true;
+        self.decide(emit);
+    }
+
+    /// The stream time both sensors have reached.
+    fn watermark_us(&self) -> u64 {
+        let us = match (&self.us, self.us_ended) {
+            (Some(p), false) => p.clock().now_us(),
+            _ => u64::MAX,
+        };
+        let opt = match (&self.opt, self.opt_ended) {
+            (Some(p), false) => p.clock().now_us(),
+            _ => u64::MAX,
+        };
+        us.min(opt)
+    }
+
+    /// Decides every pending item whose time has come, in stream-time order.
+    fn decide(&mut self, emit: &mut impl FnMut(&Event)) {
+        let watermark = self.watermark_us();
+        loop {
+            let mut best: Option<usize> = None;
+            for (i, p) in self.pending.iter().enumerate() {
+                let full = self.pending.len() == PENDING;
+                if p.decide_us > watermark && !full {
+                    continue;
+                }
+                let key = (p.decide_us, p.item.rank(), p.start_us);
+                if best.is_none_or(|b| {
+                    let q = &self.pending[b];
+                    key < (q.decide_us, q.item.rank(), q.start_us)
+                }) {
+                    best = Some(i);
+                }
+            }
+            let Some(i) = best else { break };
+            let p = self.pending.swap_remove(i);
+            self.process(p, emit);
+        }
+    }
+
+    fn process(&mut self, p: Pending, emit: &mut impl FnMut(&Event)) {
+        match p.item {
+            Item::Fault(sensor, f) => {
+                let rate = match sensor {
+                    Sensor::Optical => self.config.optical_rate_hz,
+                    _ => self.config.ultrasound_rate_hz,
+                }
+                .unwrap_or(1);
+                emit(&Event {
+                    class: Class::Fault,
+                    start_us: to_us(f.start, rate),
+                    end_us: to_us(f.ready, rate),
+                    detected_us: p.decide_us,
+                    confidence: 1.0,
+                    sensor,
+                    features: Features::UNKNOWN,
+                    fault: Some(f.kind),
+                });
+            }
+            Item::Opt(s) => self.decide_optical(p, s, emit),
+            Item::Us(s) => self.decide_ultrasound(p, s, emit),
+        }
+    }
+
+    fn decide_optical(&mut self, p: Pending, s: OptSighting, emit: &mut impl FnMut(&Event)) {
+        let rate = self.config.optical_rate_hz.unwrap_or(1);
+        let mechanical = self
+            .us
+            .as_ref()
+            .is_some_and(|us| us.onsets().any_near(p.start_us, self.simultaneous_us));
+        let decision = if mechanical {
+            Decision {
+                class: Class::Artifact,
+                confidence: 0.8,
+            }
+        } else {
+            classify(&features(None, Some(&s.features)))
+        };
+        let f = &s.features;
+        let volume_ul = self.volume_ul(decision.class, f.duration_ms, air::OPTICAL_BEAM_MM);
+        let event = Event {
+            class: decision.class,
+            start_us: p.start_us,
+            end_us: to_us(s.end, rate),
+            detected_us: p.decide_us,
+            confidence: decision.confidence,
+            sensor: if mechanical {
+                Sensor::Both
+            } else {
+                Sensor::Optical
+            },
+            features: Features {
+                ebr_db: f32::NAN,
+                duration_ms: f.duration_ms,
+                peak_hz: f32::NAN,
+                optical_delta: f.delta,
+                volume_ul,
+            },
+            fault: None,
+        };
+        if self.history.is_full() {
+            self.history.pop_front();
+        }
+        let _ = self.history.push_back(Seen {
+            start_us: p.start_us,
+            decision,
+            emitted: true,
+            paired: mechanical,
+        });
+        self.emit_event(event, emit);
+    }
+
+    fn decide_ultrasound(&mut self, p: Pending, s: UsSighting, emit: &mut impl FnMut(&Event)) {
+        let rate = self.config.ultrasound_rate_hz.unwrap_or(1);
+        if s.blood_mean_hz.is_finite() {
+            self.blood_mean_hz = s.blood_mean_hz;
+        }
+        let mechanical = self
+            .opt
+            .as_ref()
+            .is_some_and(|opt| opt.onsets().any_near(p.start_us, self.simultaneous_us));
+        if !mechanical {
+            if let Some(i) = self.pair(p.start_us) {
+                // The same embolus, already reported by the optical sensor upstream.
+                if let Some(seen) = self.history.iter_mut().nth(i) {
+                    seen.paired = true;
+                    if seen.emitted && seen.decision.class.is_alarm() {
+                        return;
+                    }
+                }
+            }
+        }
+        let decision = if mechanical {
+            Decision {
+                class: Class::Artifact,
+                confidence: 0.8,
+            }
+        } else {
+            classify(&features(Some(&s.features), None))
+        };
+        let f = &s.features;
+        let volume_ul = self.volume_ul(decision.class, f.duration_ms, air::ULTRASOUND_BEAM_MM);
+        let event = Event {
+            class: decision.class,
+            start_us: p.start_us,
+            end_us: to_us(s.end, rate),
+            detected_us: p.decide_us,
+            confidence: decision.confidence,
+            sensor: if mechanical {
+                Sensor::Both
+            } else {
+                Sensor::Ultrasound
+            },
+            features: Features {
+                ebr_db: f.ebr_db,
+                duration_ms: f.duration_ms,
+                peak_hz: f.peak_hz,
+                optical_delta: f32::NAN,
+                volume_ul,
+            },
+            fault: None,
+        };
+        self.emit_event(event, emit);
+    }
+
+    /// The unpaired optical sighting that this ultrasound onset at `t_us` is the downstream
+    /// sighting of, if the geometry allows pairing.
+    fn pair(&self, t_us: u64) -> Option<usize> {
+        let spacing_m = self.config.line.spacing_mm? * 1e-3;
+        let v = self.mean_velocity_m_s()?;
+        if spacing_m <= 0.0 {
+            return None;
+        }
+        let earliest = ms_to_us(spacing_m / (FASTEST_EMBOLUS * v) * 1e3);
+        let latest = ms_to_us(spacing_m / (SLOWEST_EMBOLUS * v) * 1e3);
+        let expected = ms_to_us(spacing_m / v * 1e3);
+        let mut best: Option<(usize, u64)> = None;
+        for (i, seen) in self.history.iter().enumerate() {
+            if seen.paired || seen.start_us > t_us {
+                continue;
+            }
+            let transit = t_us - seen.start_us;
+            if transit < earliest || transit > latest {
+                continue;
+            }
+            let miss = transit.abs_diff(expected);
+            if best.is_none_or(|(_, m)| miss < m) {
+                best = Some((i, miss));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// Mean flow velocity: from the sidecar's flow and tube, else from the blood's Doppler
+    /// frequency with the sidecar's carrier and angle.
+    fn mean_velocity_m_s(&self) -> Option<f32> {
+        if let Some(v) = self.config.line.mean_velocity_m_s() {
+            return Some(v);
+        }
+        let f0 = self.config.line.carrier_hz?;
+        let angle = self.config.line.angle_deg?;
+        let fd = self.blood_mean_hz;
+        let cos = libm::cosf(angle.to_radians());
+        let v = fd * SPEED_OF_SOUND_M_S / (2.0 * f0 * cos);
+        (v.is_finite() && v > 0.0).then_some(v)
+    }
+
+    fn volume_ul(&self, class: Class, duration_ms: f32, beam_mm: f32) -> f32 {
+        if class != Class::Air {
+            return f32::NAN;
+        }
+        let v = self
+            .mean_velocity_m_s()
+            .unwrap_or(air::DEFAULT_VELOCITY_M_S);
+        let d = self
+            .config
+            .line
+            .tube_id_mm
+            .unwrap_or(air::DEFAULT_TUBE_ID_MM);
+        air::bubble_volume_ul(duration_ms, v, beam_mm, d)
+    }
+
+    fn emit_event(&mut self, event: Event, emit: &mut impl FnMut(&Event)) {
+        if event.class == Class::Air && event.features.volume_ul.is_finite() {
+            self.air.add(event.start_us, event.features.volume_ul);
+        }
+        emit(&event);
+    }
+}

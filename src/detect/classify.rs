@@ -1,0 +1,157 @@
+//! Deciding the class of a sighting, or of a pair of sightings of one embolus, from its
+//! features.
+
+use crate::event::Class;
+
+use super::optical::OptFeatures;
+use super::ultrasound::UsFeatures;
+
+/// Number of entries of a [`FeatureVector`].
+pub const N_FEATURES: usize = 20;
+
+/// Names of the feature vector's entries, in order (for training and for reports).
+pub const FEATURE_NAMES: [&str; N_FEATURES] = [
+    "has_us",
+    "us_ebr_db",
+    "us_duration_ms",
+    "us_peak_hz",
+    "us_velocity_ratio",
+    "us_direction_db",
+    "us_low_freq_fraction",
+    "us_fluctuation",
+    "us_clip_fraction",
+    "us_chirp_hz_per_s",
+    "us_bandwidth_bins",
+    "has_opt",
+    "opt_delta",
+    "opt_duration_ms",
+    "opt_colour_ratio",
+    "opt_rise_ms",
+    "opt_sign_changes",
+    "opt_snr_db",
+    "opt_long",
+    "opt_fill",
+];
+
+/// What a classifier sees: the features of an ultrasound sighting, an optical one, or both.
+/// Missing values are NaN.
+pub type FeatureVector = [f32; N_FEATURES];
+
+/// Builds the feature vector of a sighting or a pair.
+pub fn features(us: Option<&UsFeatures>, opt: Option<&OptFeatures>) -> FeatureVector {
+    let mut v = [f32::NAN; N_FEATURES];
+    v[0] = us.is_some() as u32 as f32;
+    if let Some(u) = us {
+        v[1] = u.ebr_db;
+        v[2] = u.duration_ms;
+        v[3] = u.peak_hz;
+        v[4] = u.velocity_ratio;
+        v[5] = u.direction_db;
+        v[6] = u.low_freq_fraction;
+        v[7] = u.fluctuation;
+        v[8] = u.clip_fraction;
+        v[9] = u.chirp_hz_per_s;
+        v[10] = u.bandwidth_bins;
+    }
+    v[11] = opt.is_some() as u32 as f32;
+    if let Some(o) = opt {
+        v[12] = o.delta;
+        v[13] = o.duration_ms;
+        v[14] = o.colour_ratio;
+        v[15] = o.rise_ms;
+        v[16] = o.sign_changes;
+        v[17] = o.snr_db;
+        v[18] = o.long;
+        v[19] = o.fill;
+    }
+    v
+}
+
+/// A class decision with its confidence (0..1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decision {
+    /// The class: air, clot or artifact.
+    pub class: Class,
+    /// 0..1.
+    pub confidence: f32,
+}
+
+/// Classifies a sighting or pair from its feature vector.
+pub fn classify(v: &FeatureVector) -> Decision {
+    rules(v)
+}
+
+/// Physically motivated rules: the reference the trained model is compared with.
+pub fn rules(v: &FeatureVector) -> Decision {
+    let has_us = v[0] > 0.5;
+    let has_opt = v[11] > 0.5;
+    let artifact = |c: f32| Decision {
+        class: Class::Artifact,
+        confidence: c,
+    };
+
+    // Optical evidence: the sign of the transmission change is physics (air lets more light
+    // through, a clot less), and the strongest single cue there is.
+    let mut opt_vote = 0.0f32;
+    if has_opt {
+        let delta = v[12];
+        let sign_changes = v[16];
+        let long = v[18] > 0.5;
+        let duration_ms = v[13];
+        if long || duration_ms > 400.0 {
+            // A level change that did not come back: haematocrit, lamp, reseat; or a slug,
+            // which sends transmission up and stays there.
+            if delta > 0.15 && v[15] < 20.0 {
+                opt_vote = 1.0;
+            } else if !has_us {
+                return artifact(0.7);
+            }
+        } else if sign_changes >= 3.0 {
+            if !has_us {
+                return artifact(0.6);
+            }
+        } else {
+            opt_vote = if delta > 0.0 { 1.0 } else { -1.0 };
+        }
+    }
+
+    let mut us_vote = 0.0f32;
+    if has_us {
+        let direction_db = v[5];
+        let low = v[6];
+        let clip = v[8];
+        let duration_ms = v[2];
+        let clipped = clip > 0.002;
+        if !clipped && direction_db < -3.0 {
+            // Emboli travel with the flow: a reverse-only event is not one.
+            return artifact(0.7);
+        }
+        if !clipped && direction_db.abs() < 4.0 && low > 0.3 {
+            return artifact(0.8);
+        }
+        if !clipped && duration_ms > 300.0 {
+            return artifact(0.6);
+        }
+        let mut score = 0.0f32;
+        if clipped {
+            score += 2.0;
+        }
+        let vr = v[4];
+        if vr.is_finite() {
+            score += ((vr - 1.0) * 4.0).clamp(-2.0, 2.0);
+        }
+        let ebr = v[1];
+        score += ((ebr - 18.0) / 6.0).clamp(-1.0, 1.5);
+        let fluct = v[7];
+        if fluct.is_finite() {
+            score -= ((fluct - 1.3) * 2.0).clamp(-0.5, 1.5);
+        }
+        us_vote = score;
+    }
+
+    let total = us_vote + 3.0 * opt_vote;
+    // A tie is called a clot: both are alarms, and a clot is the one the air logic misses.
+    let class = if total > 0.0 { Class::Air } else { Class::Clot };
+    let confidence = 0.5 + 0.5 * (libm::fabsf(total) / 3.0).min(1.0);
+    Decision { class, confidence }
+}

@@ -1,0 +1,332 @@
+//! The optical path: slow baseline per wavelength → relative change → adaptive threshold →
+//! one [`OptSighting`] per candidate embolus or disturbance.
+//!
+//! Air displaces blood from the beam and transmission rises; a clot adds scattering material
+//! and it falls (signal model, Beer–Lambert). Haematocrit changes, LED drift and pump ripple
+//! are slower than any embolus and go into the baseline.
+
+use crate::dsp::background::SlidingQuantile;
+
+use super::onsets::Onsets;
+use super::time::Clock;
+use super::ConfigError;
+
+/// Samples held by the running-median baseline of each channel.
+pub const BASELINE_LEN: usize = 128;
+/// Time spanned by the baseline window: long against an embolus crossing the beam
+/// (1–50 ms, signal model), short against haematocrit steps and ramps (seconds).
+pub const BASELINE_WINDOW_S: f32 = 0.3;
+/// Noise-level time constant.
+pub const NOISE_TAU_S: f32 = 1.0;
+/// Longest stretch the baseline stays frozen under an open event; past it the event is a
+/// level change (haematocrit, reseat, lamp) and the baseline follows it.
+pub const MAX_FREEZE_S: f32 = 0.6;
+/// Time to learn baseline and noise before detecting.
+pub const WARMUP_S: f32 = 0.4;
+
+/// Tunable thresholds of the optical detector.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptThresholds {
+    /// |relative change| that opens an event, in noise standard deviations.
+    pub on_sigma: f32,
+    /// Below this (in noise standard deviations) an open event counts as over.
+    pub off_sigma: f32,
+    /// Smallest relative change that opens an event, whatever the noise (0.2 %).
+    pub min_delta: f32,
+    /// Samples below `off_sigma` before the event is closed, as time.
+    pub hangover_ms: f32,
+    /// An open event is reported at the latest this long after its start.
+    pub max_hold_ms: f32,
+}
+
+impl Default for OptThresholds {
+    fn default() -> Self {
+        Self {
+            on_sigma: 7.0,
+            off_sigma: 3.0,
+            min_delta: 0.002,
+            hangover_ms: 4.0,
+            max_hold_ms: 12.0,
+        }
+    }
+}
+
+/// The features of one optical sighting.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OptFeatures {
+    /// Signed peak relative change of transmission (mean of the channels): > 0 more light.
+    pub delta: f32,
+    /// Duration above the off threshold.
+    pub duration_ms: f32,
+    /// Red over near-IR absorbance change at the peak; NaN with one channel.
+    pub colour_ratio: f32,
+    /// Time from start to peak.
+    pub rise_ms: f32,
+    /// Sign changes of the relative change while the event lasts (meniscus dips, ringing).
+    pub sign_changes: f32,
+    /// Peak over the noise level, dB.
+    pub snr_db: f32,
+    /// 1 when the change outlasted [`MAX_FREEZE_S`]: a level change or a slug.
+    pub long: f32,
+    /// Mean signed change over the event over the peak: near 1 for a flat-topped slug.
+    pub fill: f32,
+}
+
+/// A candidate event seen by the optical path.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptSighting {
+    /// First sample of the event (at the optical rate).
+    pub start: u64,
+    /// Last sample of the event.
+    pub end: u64,
+    /// Sample at which the sighting was reported.
+    pub ready: u64,
+    /// Whether the event was still going on when reported.
+    pub open: bool,
+    /// What was measured.
+    pub features: OptFeatures,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Accum {
+    start: u64,
+    last_above: u64,
+    below: u32,
+    peak_abs: f32,
+    peak: f32,
+    peak_at: u64,
+    colour_ratio: f32,
+    sum: f32,
+    n: u32,
+    last_sign: i8,
+    sign_changes: u32,
+    reported: bool,
+}
+
+/// The optical path.
+pub struct OpticalPath {
+    clock: Clock,
+    th: OptThresholds,
+    channels: usize,
+    baseline: [SlidingQuantile<BASELINE_LEN>; 2],
+    stride: u32,
+    stride_phase: u32,
+    noise_mad: f32,
+    noise_alpha: f32,
+    warmup: u64,
+    hangover: u32,
+    max_freeze: u64,
+    hold: u64,
+    acc: Option<Accum>,
+    onsets: Onsets,
+}
+
+impl OpticalPath {
+    /// A path for `channels` (1 or 2) optical channels sampled at `rate_hz`.
+    pub fn new(rate_hz: u32, channels: usize, th: OptThresholds) -> Result<Self, ConfigError> {
+        if !(1..=2).contains(&channels) {
+            return Err(ConfigError::OpticalChannels);
+        }
+        if !(th.on_sigma.is_finite() && th.off_sigma > 0.0 && th.off_sigma <= th.on_sigma) {
+            return Err(ConfigError::Threshold);
+        }
+        let fs = rate_hz as f32;
+        let stride = ((BASELINE_WINDOW_S * fs / BASELINE_LEN as f32) as u32).max(1);
+        Ok(Self {
+            clock: Clock::new(rate_hz),
+            th,
+            channels,
+            baseline: [SlidingQuantile::new(), SlidingQuantile::new()],
+            stride,
+            stride_phase: 0,
+            noise_mad: 0.0,
+            noise_alpha: 1.0 - libm::expf(-1.0 / (NOISE_TAU_S * fs)),
+            warmup: (WARMUP_S * fs) as u64,
+            hangover: ((th.hangover_ms * 1e-3 * fs) as u32).max(1),
+            max_freeze: (MAX_FREEZE_S * fs) as u64,
+            hold: (th.max_hold_ms * 1e-3 * fs) as u64,
+            acc: None,
+            onsets: Onsets::new(),
+        })
+    }
+
+    /// The sample clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Start times of the most recent events, recorded as each event opens.
+    pub fn onsets(&self) -> &Onsets {
+        &self.onsets
+    }
+
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Noise standard deviation of the relative change (robust estimate).
+    pub fn noise_sigma(&self) -> f32 {
+        // Mean absolute deviation of a Gaussian is σ·√(2/π).
+        self.noise_mad * 1.2533
+    }
+
+    /// Processes one frame of 1 or 2 channel values (already checked finite).
+    pub fn process(&mut self, x: [f32; 2], out: &mut impl FnMut(OptSighting)) {
+        let n = self.clock.samples();
+        self.clock.tick();
+        let mut rel = [0.0f32; 2];
+        let mut have_baseline = true;
+        for c in 0..self.channels {
+            let b = self.baseline[c].median();
+            if !(b.is_finite() && libm::fabsf(b) > 1e-6) {
+                have_baseline = false;
+            } else {
+                rel[c] = x[c] / b - 1.0;
+            }
+        }
+        let z = if self.channels == 2 {
+            0.5 * (rel[0] + rel[1])
+        } else {
+            rel[0]
+        };
+
+        let frozen = match self.acc {
+            Some(acc) => n - acc.start < self.max_freeze,
+            None => false,
+        };
+        if !frozen {
+            self.stride_phase += 1;
+            if self.stride_phase >= self.stride {
+                self.stride_phase = 0;
+                for c in 0..self.channels {
+                    self.baseline[c].push(x[c]);
+                }
+            }
+        }
+        if !have_baseline || n < self.warmup {
+            if have_baseline {
+                self.noise_mad += self.noise_alpha.max(1.0 / (n as f32 + 1.0))
+                    * (libm::fabsf(z) - self.noise_mad);
+            }
+            return;
+        }
+
+        let sigma = self.noise_sigma().max(1e-7);
+        let on_level = (self.th.on_sigma * sigma).max(self.th.min_delta);
+        let off_level = (self.th.off_sigma * sigma).max(0.5 * self.th.min_delta);
+        let az = libm::fabsf(z);
+        let sign: i8 = if z > off_level {
+            1
+        } else if z < -off_level {
+            -1
+        } else {
+            0
+        };
+
+        match self.acc.as_mut() {
+            None => {
+                if az > on_level {
+                    self.onsets.push(self.clock.us(n));
+                    self.acc = Some(Accum {
+                        start: n,
+                        last_above: n,
+                        peak_abs: az,
+                        peak: z,
+                        peak_at: n,
+                        colour_ratio: colour_ratio(rel, self.channels),
+                        sum: z,
+                        n: 1,
+                        last_sign: sign,
+                        ..Accum::default()
+                    });
+                } else {
+                    self.noise_mad += self.noise_alpha * (az - self.noise_mad);
+                }
+            }
+            Some(acc) => {
+                acc.sum += z;
+                acc.n += 1;
+                if az > acc.peak_abs {
+                    acc.peak_abs = az;
+                    acc.peak = z;
+                    acc.peak_at = n;
+                    acc.colour_ratio = colour_ratio(rel, self.channels);
+                }
+                if sign != 0 {
+                    if acc.last_sign != 0 && sign != acc.last_sign {
+                        acc.sign_changes += 1;
+                    }
+                    acc.last_sign = sign;
+                }
+                if az > off_level {
+                    acc.last_above = n;
+                    acc.below = 0;
+                } else {
+                    acc.below += 1;
+                }
+            }
+        }
+
+        if let Some(acc) = self.acc {
+            if acc.below >= self.hangover {
+                if !acc.reported {
+                    out(self.sighting(&acc, n, false, sigma));
+                }
+                self.acc = None;
+            } else if !acc.reported && n - acc.start >= self.hold {
+                out(self.sighting(&acc, n, true, sigma));
+                if let Some(a) = self.acc.as_mut() {
+                    a.reported = true;
+                }
+            }
+        }
+    }
+
+    /// Reports an open event at stream end.
+    pub fn finish(&mut self, out: &mut impl FnMut(OptSighting)) {
+        if let Some(acc) = self.acc.take() {
+            if !acc.reported {
+                let n = self.clock.samples();
+                let sigma = self.noise_sigma().max(1e-7);
+                out(self.sighting(&acc, n, false, sigma));
+            }
+        }
+    }
+
+    fn sighting(&self, acc: &Accum, now: u64, open: bool, sigma: f32) -> OptSighting {
+        let fs = self.clock.rate_hz() as f32;
+        let end = acc.last_above + 1;
+        let duration_ms = (end - acc.start) as f32 / fs * 1e3;
+        OptSighting {
+            start: acc.start,
+            end,
+            ready: now + 1,
+            open,
+            features: OptFeatures {
+                delta: acc.peak,
+                duration_ms,
+                colour_ratio: acc.colour_ratio,
+                rise_ms: (acc.peak_at - acc.start) as f32 / fs * 1e3,
+                sign_changes: acc.sign_changes as f32,
+                snr_db: 20.0 * libm::log10f(acc.peak_abs / sigma),
+                long: (now - acc.start >= self.max_freeze) as u32 as f32,
+                fill: (acc.sum / acc.n as f32) / acc.peak,
+            },
+        }
+    }
+}
+
+/// Red over near-IR absorbance change: ΔA = −ln(1 + relative change).
+fn colour_ratio(rel: [f32; 2], channels: usize) -> f32 {
+    if channels < 2 {
+        return f32::NAN;
+    }
+    let a_red = -libm::logf((1.0 + rel[0]).max(1e-6));
+    let a_ir = -libm::logf((1.0 + rel[1]).max(1e-6));
+    if libm::fabsf(a_ir) < 1e-9 {
+        f32::NAN
+    } else {
+        a_red / a_ir
+    }
+}
