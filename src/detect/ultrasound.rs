@@ -130,11 +130,17 @@ struct Accum {
 
 /// The ultrasound path: configuration and state of every stage.
 pub struct UltrasoundPath {
-    clock: Clock,
-    th: UsThresholds,
     wall: Sos,
     wall_state: SosStateIq,
     stft: Stft<FRAME>,
+    a: Analysis,
+}
+
+/// Everything after the STFT, apart from it so that a frame borrowed from the STFT can be
+/// analysed in place.
+struct Analysis {
+    clock: Clock,
+    th: UsThresholds,
     /// Per-bin background power.
     background: [f32; FRAME],
     bg_alpha: f32,
@@ -176,75 +182,72 @@ impl UltrasoundPath {
         let frame_rate = fs / HOP as f32;
         let bin_hz = fs / FRAME as f32;
         Ok(Self {
-            clock: Clock::new(rate_hz),
-            th,
             wall,
             wall_state: SosStateIq::default(),
             stft,
-            background: [0.0; FRAME],
-            bg_alpha: 1.0 - libm::expf(-1.0 / (BACKGROUND_TAU_S * frame_rate)),
-            warmup_frames: (WARMUP_S * frame_rate) as u32 + 1,
-            frames: 0,
-            smooth: [[0.0; FRAME]; 3],
-            first_bin: ((WALL_HZ * 2.0 / bin_hz) as usize).max(1),
-            knock_bins: ((KNOCK_HZ / bin_hz) as usize).max(1),
-            clipped_since_frame: 0,
-            samples_since_frame: 0,
-            acc: None,
-            onsets: Onsets::new(),
-            blood_mean_hz: f32::NAN,
+            a: Analysis {
+                clock: Clock::new(rate_hz),
+                th,
+                background: [0.0; FRAME],
+                bg_alpha: 1.0 - libm::expf(-1.0 / (BACKGROUND_TAU_S * frame_rate)),
+                warmup_frames: (WARMUP_S * frame_rate) as u32 + 1,
+                frames: 0,
+                smooth: [[0.0; FRAME]; 3],
+                first_bin: ((WALL_HZ * 2.0 / bin_hz) as usize).max(1),
+                knock_bins: ((KNOCK_HZ / bin_hz) as usize).max(1),
+                clipped_since_frame: 0,
+                samples_since_frame: 0,
+                acc: None,
+                onsets: Onsets::new(),
+                blood_mean_hz: f32::NAN,
+            },
         })
     }
 
     /// The sample clock.
     pub fn clock(&self) -> &Clock {
-        &self.clock
+        &self.a.clock
     }
 
     /// Start times of the most recent events, recorded as each event opens.
     pub fn onsets(&self) -> &Onsets {
-        &self.onsets
+        &self.a.onsets
     }
 
     /// Blood mean Doppler frequency estimated from the background spectrum (NaN before warm-up).
     pub fn blood_mean_hz(&self) -> f32 {
-        self.blood_mean_hz
+        self.a.blood_mean_hz
     }
 
     /// Total background (blood) power, summed over bins.
     pub fn blood_power(&self) -> f32 {
-        self.background.iter().sum()
+        self.a.background.iter().sum()
     }
 
     /// Processes one I/Q sample (already checked finite); calls `out` with each sighting.
     pub fn process(&mut self, iq: Complex32, out: &mut impl FnMut(UsSighting)) {
         let clipped = libm::fabsf(iq.re) >= CLIP_LEVEL || libm::fabsf(iq.im) >= CLIP_LEVEL;
-        self.clipped_since_frame += clipped as u32;
-        self.samples_since_frame += 1;
+        let a = &mut self.a;
+        a.clipped_since_frame += clipped as u32;
+        a.samples_since_frame += 1;
+        a.clock.tick();
         let y = self.wall_state.process(&self.wall, iq);
-        self.clock.tick();
-        let mut spectrum = [Complex32::new(0.0, 0.0); FRAME];
-        let ready = match self.stft.push(y) {
-            Some(frame) => {
-                spectrum.copy_from_slice(frame);
-                true
-            }
-            None => false,
-        };
-        if ready {
-            self.frame(&spectrum, out);
+        if let Some(frame) = self.stft.push(y) {
+            a.frame(frame, out);
         }
     }
 
     /// Reports an open event now, as stream end: called by [`super::Detector::finish`].
     pub fn finish(&mut self, out: &mut impl FnMut(UsSighting)) {
-        if let Some(acc) = self.acc.take() {
+        if let Some(acc) = self.a.acc.take() {
             if !acc.reported {
-                out(self.sighting(&acc, false));
+                out(self.a.sighting(&acc, false));
             }
         }
     }
+}
 
+impl Analysis {
     /// Centre sample of frame `f`.
     fn frame_centre(f: u64) -> u64 {
         f * HOP as u64 + (FRAME / 2) as u64
