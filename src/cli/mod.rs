@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod detect;
+pub mod eval;
+
 /// Streaming detection of air and clots in an autotransfusion blood line.
 #[derive(Parser, Debug)]
 #[command(name = "clotair", version, about)]
@@ -15,10 +18,17 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// Stream recordings through the detector; write NAME.events.csv per recording.
+    Detect(detect::DetectArgs),
+    /// Detect, then score against the labels: sensitivity, PPV, false alarms, latency.
+    Eval(eval::EvalArgs),
+}
 
 /// Parses the arguments and runs the subcommand; the process exit code.
 pub fn main() -> ExitCode {
-    #[allow(unreachable_code, clippy::diverging_sub_expression)]
-    match Cli::parse().command {}
+    match Cli::parse().command {
+        Command::Detect(args) => detect::run(args),
+        Command::Eval(args) => eval::run(args),
+    }
 }
