@@ -15,6 +15,7 @@ RATE_HZ = 16000
 RUST_KEY = {
     "scipy_sosfilt_1ch": "biquad_1ch_samples_per_s",
     "c_biquad_1ch": "biquad_1ch_samples_per_s",
+    "c_biquad_1ch_plain": "biquad_1ch_samples_per_s",
     "scipy_sosfilt_8ch": "biquad_8ch_samples_per_s",
     "c_biquad_8ch": "biquad_8ch_samples_per_s",
     "scipy_stft128": "stft128_frames_per_s",
@@ -30,7 +31,7 @@ RUST_KEY = {
 }
 ORDER = [
     "scipy_pipeline_read", "scipy_pipeline", "c_fftw_pipeline", "c_fftw_pipeline_real",
-    "scipy_sosfilt_1ch", "c_biquad_1ch", "scipy_sosfilt_8ch", "c_biquad_8ch",
+    "scipy_sosfilt_1ch", "c_biquad_1ch", "c_biquad_1ch_plain", "scipy_sosfilt_8ch", "c_biquad_8ch",
     "scipy_stft128", "scipy_shorttimefft128", "c_fftw_stft128",
     "scipy_stft256", "scipy_shorttimefft256", "c_fftw_stft256",
 ]
@@ -92,9 +93,12 @@ def main():
     print("  ".join("-" * w for w in widths))
     for r in lines:
         print(fmt(r))
-    print(f"\nx real time: samples/s per channel over {RATE_HZ} Hz (one complex I/Q sample is "
-          "one sample). clotair ratio: clotair's figure over the baseline's "
-          "(frames/s for STFT rows, samples/s otherwise); >1 means clotair is faster.")
+    print(f"\nRates per second of process CPU time, fastest run of each (wall-clock rates are in "
+          f"{os.path.basename(out_path)}).\n"
+          f"x real time: samples/s per channel over {RATE_HZ} Hz; one complex I/Q sample "
+          "counts as one sample.\n"
+          "clotair ratio: clotair's figure over the baseline's (frames/s for the STFT rows, "
+          "samples/s otherwise); above 1 clotair is faster.")
     if not rust:
         print(f"clotair figures: {rust_path} not found, ratios n/a.")
     print(f"wrote {out_path}")

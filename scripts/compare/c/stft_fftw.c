@@ -57,14 +57,14 @@ int main(int argc, char **argv)
             win[k] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * k / frame));
         fftwf_plan plan = fftwf_plan_dft_1d(frame, in, out, FFTW_FORWARD, FFTW_MEASURE);
 
-        double best = 1e30;
+        best_time best = BEST_INIT;
         size_t frames = 0;
         for (int r = -1; r < reps; r++) {
-            double t0 = now_s();
+            stamp t0 = stamp_now();
             frames = stft_run(iq, n, frame, hop, win, plan, in, out);
-            double t = now_s() - t0;
-            if (r >= 0 && t < best)
-                best = t;
+            stamp t1 = stamp_now();
+            if (r >= 0)
+                best_update(&best, t0, t1);
         }
 
         /* A few frames for verify.py. */
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
         snprintf(extra, sizeof extra, "\"frame\": %d, \"hop\": %d, \"frames\": %zu", frame, hop,
                  frames);
         /* Samples/s counts input samples consumed: frames/s times the hop. */
-        put_result(results, key, name, what, frames * (double)hop / best, frames / best, 1, best,
+        put_result(results, key, name, what, (double)frames * hop, (double)frames, 1, best,
                    extra);
         free(dump);
         fftwf_destroy_plan(plan);
