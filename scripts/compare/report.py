@@ -9,6 +9,8 @@ import os
 import platform
 import sys
 
+import traceio
+
 RATE_HZ = 16000
 
 # Which rust.json figure each baseline row is compared with, and in which unit.
@@ -68,7 +70,12 @@ def main():
         row["rust_key"] = RUST_KEY.get(key)
         baselines[key] = row
     with open(out_path, "w") as f:
+        trace = traceio.trace_path()
         json.dump({"rate_hz": RATE_HZ, "cpu": cpu_name(), "cores": os.cpu_count(),
+                   "reps": int(os.environ.get("REPS", "5")),
+                   "trace": {"file": os.path.basename(trace),
+                             "from_wav": os.environ.get("TRACE_WAV") or None,
+                             "complex_samples": os.path.getsize(trace) // 8},
                    "baselines": baselines}, f, indent=2)
         f.write("\n")
 

@@ -2,17 +2,26 @@
 # Outside baselines for clotair's speed: a scipy.signal pipeline and careful C (+ FFTW), all on
 # one trace, printed as one table and written to work/baselines.json. See README.md.
 #
-#   scripts/compare/run.sh                      # the seeded 10 min test trace
-#   TRACE_WAV=rec.ultrasound.wav scripts/compare/run.sh   # a 2-channel I/Q recording instead
-#   REPS=5 TRACE_MINUTES=10                     # best of REPS timed runs after one warm-up
+#   scripts/compare/run.sh                       # the seeded 10 min test trace
+#   scripts/compare/run.sh rec.ultrasound.wav    # a 2-channel I/Q recording instead
+#   TRACE_WAV=rec.ultrasound.wav scripts/compare/run.sh          # the same
+#   REPS=5 TRACE_MINUTES=10                      # best of REPS timed runs after one warm-up
 set -euo pipefail
+if [ $# -gt 0 ]; then
+    TRACE_WAV="$1"
+fi
+if [ -n "${TRACE_WAV:-}" ]; then
+    [ -f "$TRACE_WAV" ] || { echo "no such file: $TRACE_WAV" >&2; exit 1; }
+    TRACE_WAV="$(realpath "$TRACE_WAV")"
+    export TRACE_WAV
+fi
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 work="$here/work"
 build="$here/build"
 venv="$here/.venv"
 reps="${REPS:-5}"
-threshold_db="$(grep -E '^THRESHOLD_DB' traceio.py | sed -E 's/^[^=]*= *([0-9.]+).*/\1/')"
+export REPS="$reps"
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -48,6 +57,7 @@ gcc "${cflags[@]}" -o "$build/pipeline" c/pipeline.c -lfftw3f -lm
 step "trace"
 "$py" traceio.py
 trace="$("$py" -c 'import traceio; print(traceio.trace_path())')"
+threshold_db="$("$py" -c 'import traceio; print(traceio.THRESHOLD_DB)')"
 
 results="$work/results.jsonl"
 rm -f "$results"
@@ -63,7 +73,12 @@ step "scipy pipeline"
 "${py_timed[@]}" scipy_pipeline.py "$results" "$work" "$reps"
 
 step "checking the C against scipy and numpy"
-"$py" verify.py "$work"
+verify_status=0
+"$py" verify.py "$work" || verify_status=$?
 
 step "throughput (best of $reps after a warm-up; $(nproc) cores, $(uptime | sed 's/.*load average/load average/'))"
 "$py" report.py "$results" "$work/baselines.json" "$work/rust.json"
+if [ "$verify_status" -ne 0 ]; then
+    echo "verification FAILED: the C figures above are not to be trusted" >&2
+    exit "$verify_status"
+fi

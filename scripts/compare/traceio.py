@@ -16,7 +16,6 @@ from scipy import signal
 RATE_HZ = 16000
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
-DEFAULT_RAW = os.path.join(WORK, "trace_iq16k.f32")
 SEED = 20261125
 
 # The parameters every baseline shares (README.md lists them).
@@ -106,11 +105,15 @@ def read_wav(path):
     return rate, x.reshape(-1, channels)
 
 
+def trace_minutes():
+    return float(os.environ.get("TRACE_MINUTES", "10"))
+
+
 def trace_path():
     """The raw interleaved I,Q float32 file the C programs read (made from TRACE_WAV if set)."""
     wav = os.environ.get("TRACE_WAV")
     if not wav:
-        return DEFAULT_RAW
+        return os.path.join(WORK, f"trace_iq16k_seed{SEED}_{trace_minutes():g}min.f32")
     return os.path.join(WORK, os.path.basename(wav) + ".iq.f32")
 
 
@@ -145,9 +148,8 @@ def main():
             out[0::2], out[1::2] = iq.real, iq.imag
             out.tofile(raw)
     elif not os.path.exists(raw):
-        minutes = float(os.environ.get("TRACE_MINUTES", "10"))
-        print(f"making a {minutes:g} min test trace at {raw}")
-        make_trace(raw, minutes)
+        print(f"making a {trace_minutes():g} min test trace at {raw}")
+        make_trace(raw, trace_minutes())
     n = os.path.getsize(raw) // 8
     print(f"trace: {raw}, {n} complex samples, {n / RATE_HZ:.1f} s at {RATE_HZ} Hz")
 
