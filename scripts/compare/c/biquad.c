@@ -164,6 +164,9 @@ int main(int argc, char **argv)
     write_f32(path, y1, nv);
     snprintf(path, sizeof path, "%s/biquad_8ch.f32", vdir);
     write_f32(path, y8, nv * NCH);
+    cascade_1ch_plain(x1, y1, nv, sos); /* overwrites the head of y1, now saved */
+    snprintf(path, sizeof path, "%s/biquad_1ch_plain.f32", vdir);
+    write_f32(path, y1, nv);
 
     put_result(results, "c_biquad_1ch", "C biquad, 1 ch",
                "DF2T f32, 4 sections (LP order 8), one FMA per recurrence", n, 0.0, 1,
