@@ -47,6 +47,6 @@ def put_result(path, key, name, what, samples, n_frames, channels, best, **extra
                samples_per_s_wall=samples / best.wall, best_wall_s=best.wall, **extra)
     with open(path, "a") as f:
         f.write(json.dumps(row) + "\n")
-    print(f"  {key:<22} {samples / best.cpu:12.4g} samples/s  "
+    print(f"  {key:<26} {samples / best.cpu:12.4g} samples/s  "
           f"{samples / best.cpu / channels / RATE_HZ:8.0f}x real time  "
           f"(best {best.cpu:.4f} s CPU, {best.wall:.4f} s wall)")

@@ -30,9 +30,11 @@ RUST_KEY = {
     "c_fftw_pipeline": "pipeline_samples_per_s",
     "scipy_pipeline_read": "pipeline_read_samples_per_s",
     "c_fftw_pipeline_real": "pipeline_real_samples_per_s",
+    "c_fftw_pipeline_real_r2c": "pipeline_real_samples_per_s",
 }
 ORDER = [
     "scipy_pipeline_read", "scipy_pipeline", "c_fftw_pipeline", "c_fftw_pipeline_real",
+    "c_fftw_pipeline_real_r2c",
     "scipy_sosfilt_1ch", "c_biquad_1ch", "c_biquad_1ch_plain", "scipy_sosfilt_8ch", "c_biquad_8ch",
     "scipy_stft128", "scipy_shorttimefft128", "c_fftw_stft128",
     "scipy_stft256", "scipy_shorttimefft256", "c_fftw_stft256",

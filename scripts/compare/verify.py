@@ -16,7 +16,7 @@ import os
 import sys
 
 import numpy as np
-from scipy import signal
+from scipy import ndimage, signal
 
 import scipy_parts
 import traceio as tio
@@ -71,6 +71,7 @@ def main():
     if c.shape != s.shape:
         print(f"  pipeline: C has {c.shape[0]} frames, scipy {s.shape[0]}  FAILED")
         return 1
+    real_failed = verify_real(vdir, iq)
     c, s = c[tio.MEDIAN_FRAMES - 1 :], s[tio.MEDIAN_FRAMES - 1 :]
     power_err = np.abs(c[:, :2] - s[:, :2]) / s[:, :2]
     differ = int(np.sum(c[:, 2] != s[:, 2]))
@@ -80,7 +81,38 @@ def main():
     if differ > 0.001 * c.shape[0]:
         print("  pipeline detections differ in more than 0.1 % of frames  FAILED")
         failed = True
-    return 1 if failed else 0
+    return 1 if failed or real_failed else 0
+
+
+def verify_real(vdir, iq):
+    """The one-real-channel C pipelines against the same stages in float64 numpy/scipy."""
+    y = signal.sosfilt(tio.hp_sos(), iq.real.astype(np.float64))
+    win = signal.get_window("hann", tio.FRAME)
+    frames = np.lib.stride_tricks.sliding_window_view(y, tio.FRAME)[:: tio.HOP]
+    power = np.zeros(frames.shape[0])
+    for i in range(0, frames.shape[0], 65536):  # in blocks, to bound the memory
+        spec = np.fft.rfft(frames[i : i + 65536] * win, axis=1)
+        power[i : i + 65536] = (np.abs(spec[:, 1 : tio.FRAME // 2]) ** 2).sum(axis=1)
+    median = ndimage.median_filter(power, size=tio.MEDIAN_FRAMES,
+                                   origin=tio.MEDIAN_FRAMES // 2 - 1, mode="nearest")
+    detect = power > 10 ** (tio.THRESHOLD_DB / 10) * median
+    failed = False
+    for name in ("pipeline_c_real", "pipeline_c_real_r2c"):
+        c = np.fromfile(os.path.join(vdir, name + ".f32"), dtype=np.float32).reshape(-1, 2)
+        if c.shape[0] != power.size:
+            print(f"  {name}: {c.shape[0]} frames, numpy {power.size}  FAILED")
+            failed = True
+            continue
+        skip = tio.MEDIAN_FRAMES - 1
+        err = np.abs(c[skip:, 0] - power[skip:]) / power[skip:]
+        differ = int(np.sum(c[skip:, 1] != detect[skip:]))
+        print(f"  {name} vs numpy: power relative error median {np.median(err):.1e}, "
+              f"max {err.max():.1e}; detections C {int(c[skip:, 1].sum())}, "
+              f"numpy {int(detect[skip:].sum())}, differing frames {differ} of {err.size}")
+        if differ > 0.001 * err.size:
+            print("  detections differ in more than 0.1 % of frames  FAILED")
+            failed = True
+    return failed
 
 
 if __name__ == "__main__":

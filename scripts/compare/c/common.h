@@ -111,7 +111,7 @@ static inline void put_result(const char *path, const char *key, const char *nam
             key, name, what, samples / best.cpu, frames / best.cpu, channels, best.cpu,
             samples / best.wall, best.wall, extra_json ? ", " : "", extra_json ? extra_json : "");
     fclose(f);
-    printf("  %-22s %12.4g samples/s  %8.0fx real time  (best %.4f s CPU, %.4f s wall)\n", key,
+    printf("  %-26s %12.4g samples/s  %8.0fx real time  (best %.4f s CPU, %.4f s wall)\n", key,
            samples / best.cpu, samples / best.cpu / channels / RATE_HZ, best.cpu, best.wall);
 }
 
