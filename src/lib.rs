@@ -25,3 +25,5 @@ pub mod io;
 pub mod run;
 #[cfg(feature = "std")]
 pub mod sim;
+#[cfg(feature = "std")]
+pub mod train;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 pub mod detect;
 pub mod eval;
+pub mod train;
 
 /// Streaming detection of air and clots in an autotransfusion blood line.
 #[derive(Parser, Debug)]
@@ -23,6 +24,8 @@ pub enum Command {
     Detect(detect::DetectArgs),
     /// Detect, then score against the labels: sensitivity, PPV, false alarms, latency.
     Eval(eval::EvalArgs),
+    /// Fit the event classifier on a labelled set; writes src/detect/model.rs.
+    Train(train::TrainArgs),
 }
 
 /// Parses the arguments and runs the subcommand; the process exit code.
@@ -30,5 +33,6 @@ pub fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Detect(args) => detect::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
     }
 }
