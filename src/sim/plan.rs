@@ -683,11 +683,24 @@ impl Plan {
     /// Doppler, or an optical change of at least 3 noise standard deviations (sensor noise and
     /// the WAV quantisation step; a change shorter than a sample is averaged down).
     pub fn detectable(&self, e: &Embolus, line: &LineTruth, format: SampleFormat) -> bool {
-        if e.kind == EmbolusKind::Slug {
-            return true;
-        }
-        let by_doppler = line.ultrasound_hz.is_some() && e.ebr_db() >= MIN_VISIBLE_EBR_DB;
-        let by_light = line.optical_hz.is_some_and(|fs| {
+        e.kind == EmbolusKind::Slug
+            || self.visible_ultrasound(e, line)
+            || self.visible_optical(e, line, format)
+    }
+
+    /// Whether the Doppler sensor can show `e`: EBR of at least 3 dB (1998 consensus).
+    pub fn visible_ultrasound(&self, e: &Embolus, line: &LineTruth) -> bool {
+        line.ultrasound_hz.is_some()
+            && (e.kind == EmbolusKind::Slug || e.ebr_db() >= MIN_VISIBLE_EBR_DB)
+    }
+
+    /// Whether the optical sensor can show `e`: a change of at least three noise standard
+    /// deviations on either wavelength.
+    pub fn visible_optical(&self, e: &Embolus, line: &LineTruth, format: SampleFormat) -> bool {
+        line.optical_hz.is_some_and(|fs| {
+            if e.kind == EmbolusKind::Slug {
+                return true;
+            }
             let hct = interpolate(&self.hct_knots, e.t_optical_s);
             let tr = blood_transmission(line, hct);
             let lsb = match format {
@@ -705,8 +718,7 @@ impl Plan {
                     (reading * p.optical_delta[c] * averaging).abs() >= 3.0 * noise
                 })
             })
-        });
-        by_doppler || by_light
+        })
     }
 
     /// The labels: per embolus one row per sensor present (sharing its id), per artifact one
@@ -730,10 +742,13 @@ impl Plan {
                     velocity_m_s: Some(e.velocity_m_s),
                 });
             };
-            if line.optical_hz.is_some() {
+            // A row per sensor that can show the embolus, so that latency is measured from the
+            // first sensor that could see it; an embolus no sensor shows keeps its rows, marked
+            // not detectable.
+            if line.optical_hz.is_some() && (!detectable || self.visible_optical(e, line, format)) {
                 row("optical", e.optical_span());
             }
-            if line.ultrasound_hz.is_some() {
+            if line.ultrasound_hz.is_some() && (!detectable || self.visible_ultrasound(e, line)) {
                 row("ultrasound", e.ultrasound_span(line));
             }
         }
