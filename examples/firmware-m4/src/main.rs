@@ -191,6 +191,50 @@ fn to_f32(blob: &[u8], first: usize, out: &mut [f32]) {
     }
 }
 
+/// What an ultrasound sampling interrupt runs. Out of line: a named root of the hot path for
+/// the call-graph check of `scripts/firmware.sh` (soft-float and panic calls).
+#[inline(never)]
+fn feed_ultrasound(detector: &mut Detector, iq: &[f32], decided: &mut Decided, dropped: &mut u32) {
+    detector.push_ultrasound(iq, &mut keep(decided, dropped));
+}
+
+/// What an optical sampling interrupt runs; see [`feed_ultrasound`].
+#[inline(never)]
+fn feed_optical(detector: &mut Detector, x: &[f32], decided: &mut Decided, dropped: &mut u32) {
+    detector.push_optical(x, &mut keep(decided, dropped));
+}
+
+/// Instructions per call of the optical baseline's running median (`SlidingQuantile::median`,
+/// whose index arithmetic is in f64) and of its `push`, over a full 128-sample window: the
+/// figures behind the report's recommendation for the optical path.
+#[inline(never)]
+fn bench_median(ticks_per_call: &mut [u64; 2]) {
+    use clotair::dsp::background::SlidingQuantile;
+    const CALLS: u32 = 1000;
+    let mut q: SlidingQuantile<{ clotair::detect::optical::BASELINE_LEN }> = Default::default();
+    let mut x = 0.5f32;
+    for _ in 0..clotair::detect::optical::BASELINE_LEN {
+        x = (x * 3.7 * (1.0 - x)).clamp(0.01, 0.99);
+        q.push(x);
+    }
+    let mut push_ticks = 0u64;
+    for _ in 0..CALLS {
+        x = (x * 3.7 * (1.0 - x)).clamp(0.01, 0.99);
+        timed(&mut push_ticks, || q.push(core::hint::black_box(x)));
+    }
+    let mut median_ticks = 0u64;
+    let mut sum = 0.0f32;
+    for _ in 0..CALLS {
+        sum += timed(&mut median_ticks, || core::hint::black_box(&q).median());
+    }
+    core::hint::black_box(sum);
+    // Hundredths of a tick per call.
+    *ticks_per_call = [
+        median_ticks * 100 / u64::from(CALLS),
+        push_ticks * 100 / u64::from(CALLS),
+    ];
+}
+
 /// The detector, in a static (static RAM, no heap). Out of line so that its construction's
 /// temporaries live in this frame, not in main's for the whole run.
 #[inline(never)]
@@ -205,6 +249,13 @@ fn main() -> ! {
     // 2·1e6 + 1 instructions.
     let calib_n = 1_000_000u32;
     let calib_ticks = calibrate(calib_n);
+    // An empty timed() call: the measurement's own overhead, subtracted from the benches.
+    let mut empty = 0u64;
+    for _ in 0..1000 {
+        timed(&mut empty, || core::hint::black_box(0u32));
+    }
+    let mut median = [0u64; 2];
+    bench_median(&mut median);
 
     let config = DetectorConfig {
         ultrasound_rate_hz: (recording::US_RATE_HZ > 0).then_some(recording::US_RATE_HZ),
@@ -251,7 +302,7 @@ fn main() -> ! {
             let n = (us_next - us_i) * recording::US_CHANNELS;
             to_f32(&US_BLOB, us_i * recording::US_CHANNELS, &mut us_buf[..n]);
             timed(&mut us_ticks, || {
-                detector.push_ultrasound(&us_buf[..n], &mut keep(&mut decided, &mut dropped))
+                feed_ultrasound(detector, &us_buf[..n], &mut decided, &mut dropped)
             });
             us_i = us_next;
             if us_i == us_frames && opt_i < opt_frames {
@@ -267,7 +318,7 @@ fn main() -> ! {
                 &mut opt_buf[..n],
             );
             timed(&mut opt_ticks, || {
-                detector.push_optical(&opt_buf[..n], &mut keep(&mut decided, &mut dropped))
+                feed_optical(detector, &opt_buf[..n], &mut decided, &mut dropped)
             });
             opt_i = opt_next;
             if opt_i == opt_frames && us_i < us_frames {
@@ -288,7 +339,8 @@ fn main() -> ! {
     });
     stack_run = stack_run.max(stack::used_below(sp_main));
     print(&mut decided);
-    let stack_total = stack::used();
+    // The deepest the stack went: main's frame plus the deeper of construction and streaming.
+    let stack_total = (stack::size() + stack::bottom_addr() - sp_main) + stack_init.max(stack_run);
 
     let seconds_x1e6 = if us_rate > 0 {
         us_frames as u64 * 1_000_000 / us_rate
@@ -317,6 +369,9 @@ fn main() -> ! {
     hprintln!("@ultrasound_ticks {}", us_ticks);
     hprintln!("@optical_ticks {}", opt_ticks);
     hprintln!("@end_ticks {}", run_ticks);
+    hprintln!("@timer_overhead_ticks_x100 {}", empty / 10);
+    hprintln!("@median_ticks_x100 {}", median[0]);
+    hprintln!("@quantile_push_ticks_x100 {}", median[1]);
     hprintln!(
         "@stack_main_frame_bytes {}",
         stack::size() + stack::bottom_addr() - sp_main

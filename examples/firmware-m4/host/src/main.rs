@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Some("cut") => cut(&args[1..]),
         Some("detect") => detect(&args[1..]),
         Some("compare") => compare(&args[1..]),
+        Some("calls") => calls(&args[1..]),
         _ => Err("usage: clotair-firmware-host gen|cut|detect|compare … (see src/main.rs)".into()),
     };
     match r {
@@ -596,4 +597,260 @@ fn compare(args: &[String]) -> Result<bool> {
     );
     println!("{}", if ok { "MATCH" } else { "MISMATCH" });
     Ok(ok)
+}
+
+// ---------------------------------------------------------------------------------------------
+// calls
+
+/// Runtime helpers that do `f64` arithmetic in software on a single-precision FPU.
+fn is_soft_double(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "__adddf3",
+        "__subdf3",
+        "__muldf3",
+        "__divdf3",
+        "__extendsfdf2",
+        "__truncdfsf2",
+        "__fixdfsi",
+        "__fixunsdfsi",
+        "__fixdfdi",
+        "__fixunsdfdi",
+        "__floatsidf",
+        "__floatunsidf",
+        "__floatdidf",
+        "__floatundidf",
+        "__eqdf2",
+        "__nedf2",
+        "__ltdf2",
+        "__ledf2",
+        "__gtdf2",
+        "__gedf2",
+        "__unorddf2",
+        "__cmpdf2",
+        "__powidf2",
+    ];
+    let base = name.rsplit("::").next().unwrap_or(name);
+    base.starts_with("__aeabi_d")
+        || base.starts_with("__aeabi_cd")
+        || matches!(
+            base,
+            "__aeabi_f2d" | "__aeabi_i2d" | "__aeabi_ui2d" | "__aeabi_l2d" | "__aeabi_ul2d"
+        )
+        || EXACT.contains(&base)
+}
+
+fn is_panic(name: &str) -> bool {
+    name.starts_with("core::panicking::")
+        || name.starts_with("core::option::expect_failed")
+        || name.starts_with("core::result::unwrap_failed")
+        || name.starts_with("core::slice::index::")
+        || name == "rust_begin_unwind"
+}
+
+/// Strips the `::h0123…` hash of a demangled Rust symbol.
+fn strip_hash(name: &str) -> &str {
+    match name.rfind("::h") {
+        Some(i) if name.len() - i == 19 => &name[..i],
+        _ => name,
+    }
+}
+
+/// Reads `llvm-objdump -d -C` output: every function with the functions it calls or
+/// tail-calls. Prints the soft-float `f64` helpers, the 64-bit division helper and the panic
+/// calls reachable from the roots, each with its caller. Exit 1 when any `f64` helper is
+/// reachable and `--deny-f64` is given.
+fn calls(args: &[String]) -> Result<bool> {
+    let pos = positional(args);
+    let dis = fs::read_to_string(pos.first().ok_or("calls DISASSEMBLY --roots a,b")?)?;
+    let roots: Vec<String> = flag(args, "--roots")
+        .ok_or("--roots")?
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let mut graph: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut current = String::new();
+    for line in dis.lines() {
+        // "0000b168 <name>:" starts a function.
+        if let Some(rest) = line.strip_suffix(">:") {
+            if let Some(i) = rest.find(" <") {
+                let name = &rest[i + 2..];
+                if !name.starts_with('$') {
+                    current = strip_hash(name).to_string();
+                    graph.entry(current.clone()).or_default();
+                }
+            }
+            continue;
+        }
+        let mut cells = line.split('\t').map(str::trim).filter(|c| !c.is_empty());
+        let (Some(addr), Some(op), Some(target)) = (cells.next(), cells.next(), cells.next())
+        else {
+            continue;
+        };
+        let is_call = matches!(op, "bl" | "blx" | "b" | "b.w");
+        let Some(open) = target.find('<') else {
+            continue;
+        };
+        let callee = target[open + 1..].split('>').next().unwrap_or("");
+        if !is_call || callee.contains("+0x") || callee.starts_with('$') {
+            continue;
+        }
+        let callee = strip_hash(callee).to_string();
+        if callee != current {
+            let site = addr.trim_end_matches(':').to_string();
+            graph
+                .entry(current.clone())
+                .or_default()
+                .push((callee, site));
+        }
+    }
+    let mut seen: HashMap<String, String> = HashMap::new(); // function -> one caller
+    let mut entry: HashMap<String, String> = HashMap::new(); // function -> that call's site
+    let mut stack: Vec<String> = Vec::new();
+    for r in &roots {
+        let found: Vec<String> = graph
+            .keys()
+            .filter(|k| k.ends_with(&format!("::{r}")) || *k == r)
+            .cloned()
+            .collect();
+        if found.is_empty() {
+            return Err(format!("root {r} not in the disassembly").into());
+        }
+        for f in found {
+            seen.insert(f.clone(), String::from("(root)"));
+            stack.push(f);
+        }
+    }
+    // (helper, caller, source of the call site with its inlining chain)
+    let mut soft: Vec<(String, String, String)> = Vec::new();
+    let mut panics: Vec<(String, String, String)> = Vec::new();
+    let mut uldiv: Vec<(String, String, String)> = Vec::new();
+    let elf = flag(args, "--elf");
+    let addr2line = flag(args, "--addr2line").unwrap_or_else(|| "llvm-addr2line".into());
+    let source = |site: &str| -> String {
+        let Some(elf) = &elf else {
+            return site.to_string();
+        };
+        let out = std::process::Command::new(&addr2line)
+            .args(["-e", elf, "-f", "-i", "-C", "-p", "--relative-address"])
+            .arg(format!("0x{site}"))
+            .output();
+        match out {
+            Ok(o) => String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| {
+                    // "fn::path::h123 at /abs/src/detect/x.rs:12:5" -> "x::fn (src/detect/x.rs:12)"
+                    let (f, at) = l.split_once(" at ").unwrap_or((l, ""));
+                    let f = strip_hash(f.trim_start_matches(" (inlined by) "));
+                    // Drop the column, keep the line.
+                    let at = match at.rsplit_once(':') {
+                        Some((a, _)) if a.rsplit('/').next().is_some_and(|t| t.contains(':')) => a,
+                        _ => at,
+                    };
+                    let at = at.find("/src/").map_or(at, |i| &at[i + 1..]);
+                    format!("{f} ({at})")
+                })
+                .collect::<Vec<_>>()
+                .join(" <- "),
+            Err(_) => site.to_string(),
+        }
+    };
+    while let Some(f) = stack.pop() {
+        for (callee, site) in graph.get(&f).cloned().unwrap_or_default() {
+            if is_soft_double(&callee) {
+                soft.push((callee.clone(), f.clone(), source(&site)));
+            } else if is_panic(&callee) {
+                panics.push((callee.clone(), f.clone(), source(&site)));
+                continue; // the panic path is not the hot path
+            } else if callee.ends_with("__aeabi_uldivmod") || callee.ends_with("__udivmoddi4") {
+                uldiv.push((callee.clone(), f.clone(), source(&site)));
+            }
+            if !seen.contains_key(&callee) {
+                seen.insert(callee.clone(), f.clone());
+                entry.insert(callee.clone(), site.clone());
+                stack.push(callee);
+            }
+        }
+    }
+    soft.sort();
+    soft.dedup();
+    panics.sort();
+    panics.dedup();
+    uldiv.sort();
+    uldiv.dedup();
+    println!(
+        "functions reachable from {}: {}",
+        roots.join(", "),
+        seen.len()
+    );
+    println!("soft-float f64 helpers reachable: {}", soft.len());
+    // Where in clotair each f64 use comes from: the innermost clotair frame of the helper call,
+    // or of the call from clotair into the library function (libm) that makes it.
+    let mut origins: Vec<(String, Vec<String>)> = Vec::new();
+    for (helper, caller, src) in &soft {
+        let mut f = caller.clone();
+        let mut chain = src.clone();
+        while !f.starts_with("clotair") {
+            let (Some(up), Some(site)) = (seen.get(&f), entry.get(&f)) else {
+                break;
+            };
+            chain = source(site);
+            f = up.clone();
+        }
+        let origin = chain
+            .split(" <- ")
+            .find(|fr| fr.starts_with("clotair::"))
+            .unwrap_or(&chain)
+            .to_string();
+        let helper = helper.rsplit("::").next().unwrap_or(helper).to_string();
+        match origins.iter_mut().find(|(o, _)| *o == origin) {
+            Some((_, hs)) if !hs.contains(&helper) => hs.push(helper),
+            Some(_) => {}
+            None => origins.push((origin, vec![helper])),
+        }
+    }
+    for (origin, helpers) in &origins {
+        println!("  f64 from {origin}: {}", helpers.join(" "));
+    }
+    println!("f64 call sites with their inlining chains:");
+    for (helper, caller, src) in &soft {
+        println!("  {helper} in {}: {src}", path_to(&seen, caller));
+    }
+    println!("64-bit division helper calls reachable: {}", uldiv.len());
+    for (helper, caller, src) in &uldiv {
+        println!("  {helper} in {}: {src}", path_to(&seen, caller));
+    }
+    println!(
+        "panic call sites reachable (not the hot path, listed for review): {}",
+        panics.len()
+    );
+    for (p, caller, src) in &panics {
+        println!("  {p} in {}: {src}", path_to(&seen, caller));
+    }
+    let deny = args.iter().any(|a| a == "--deny-f64");
+    Ok(!(deny && !soft.is_empty()))
+}
+
+fn path_to(seen: &HashMap<String, String>, f: &str) -> String {
+    let mut path = vec![f.to_string()];
+    let mut at = f.to_string();
+    while let Some(caller) = seen.get(&at) {
+        if caller == "(root)" || path.len() > 12 {
+            break;
+        }
+        path.push(caller.clone());
+        at = caller.clone();
+    }
+    path.reverse();
+    path.iter()
+        .map(|p| {
+            p.rsplit("::")
+                .take(2)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("::")
+        })
+        .collect::<Vec<_>>()
+        .join(" > ")
 }
