@@ -108,6 +108,9 @@ pub struct Event {
     pub features: Features,
     /// For [`Class::Fault`], which fault.
     pub fault: Option<FaultKind>,
+    /// Everything the classifier saw (see [`crate::detect::classify::FEATURE_NAMES`]); NaN
+    /// where a sensor did not see the event. Kept for training and for review.
+    pub classifier_input: crate::detect::classify::FeatureVector,
 }
 
 /// Features measured on an event; NaN where a sensor did not see it.

@@ -22,4 +22,8 @@ pub mod eval;
 #[cfg(feature = "std")]
 pub mod io;
 #[cfg(feature = "std")]
+pub mod run;
+#[cfg(feature = "std")]
 pub mod sim;
+#[cfg(feature = "std")]
+pub mod train;

@@ -76,9 +76,10 @@ pub struct Decision {
     pub confidence: f32,
 }
 
-/// Classifies a sighting or pair from its feature vector.
+/// Classifies a sighting or pair from its feature vector: with the tree trained by
+/// `clotair train` ([`super::model`]) when one is built in, else with [`rules`].
 pub fn classify(v: &FeatureVector) -> Decision {
-    rules(v)
+    super::tree::predict(super::model::NODES, v).unwrap_or_else(|| rules(v))
 }
 
 /// Physically motivated rules: the reference the trained model is compared with.

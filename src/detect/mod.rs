@@ -29,9 +29,11 @@
 pub mod air;
 pub mod classify;
 pub mod faults;
+pub mod model;
 pub mod onsets;
 pub mod optical;
 pub mod time;
+pub mod tree;
 pub mod ultrasound;
 
 use core::fmt;
@@ -42,7 +44,7 @@ use crate::event::{Class, Event, Features, Sensor};
 use crate::line::LineGeometry;
 
 use air::{AirLimits, AirWindow};
-use classify::{classify, features, Decision};
+use classify::{features, Decision, FeatureVector};
 use faults::{FaultMonitor, FaultReport};
 use optical::{OptSighting, OptThresholds, OpticalPath};
 use time::{ms_to_us, to_us};
@@ -79,6 +81,9 @@ pub struct DetectorConfig {
     pub ultrasound: UsThresholds,
     /// Optical thresholds.
     pub optical: OptThresholds,
+    /// Classify with the physical rules instead of the trained tree: training runs use it, so
+    /// that the features they collect do not depend on the model built in.
+    pub rules_only: bool,
 }
 
 impl Default for DetectorConfig {
@@ -91,6 +96,7 @@ impl Default for DetectorConfig {
             air_limits: AirLimits::default(),
             ultrasound: UsThresholds::default(),
             optical: OptThresholds::default(),
+            rules_only: false,
         }
     }
 }
@@ -443,6 +449,7 @@ impl Detector {
                     sensor,
                     features: Features::UNKNOWN,
                     fault: Some(f.kind),
+                    classifier_input: [f32::NAN; classify::N_FEATURES],
                 });
             }
             Item::Opt(s) => self.decide_optical(p, s, emit),
@@ -456,13 +463,14 @@ impl Detector {
             .us
             .as_ref()
             .is_some_and(|us| us.onsets().any_near(p.start_us, self.simultaneous_us));
+        let input = features(None, Some(&s.features));
         let decision = if mechanical {
             Decision {
                 class: Class::Artifact,
                 confidence: 0.8,
             }
         } else {
-            classify(&features(None, Some(&s.features)))
+            self.classify(&input)
         };
         let f = &s.features;
         let volume_ul = self.volume_ul(decision.class, f.duration_ms, air::OPTICAL_BEAM_MM);
@@ -485,6 +493,7 @@ impl Detector {
                 volume_ul,
             },
             fault: None,
+            classifier_input: input,
         };
         if self.history.is_full() {
             self.history.pop_front();
@@ -518,13 +527,14 @@ impl Detector {
                 }
             }
         }
+        let input = features(Some(&s.features), None);
         let decision = if mechanical {
             Decision {
                 class: Class::Artifact,
                 confidence: 0.8,
             }
         } else {
-            classify(&features(Some(&s.features), None))
+            self.classify(&input)
         };
         let f = &s.features;
         let volume_ul = self.volume_ul(decision.class, f.duration_ms, air::ULTRASOUND_BEAM_MM);
@@ -547,6 +557,7 @@ impl Detector {
                 volume_ul,
             },
             fault: None,
+            classifier_input: input,
         };
         self.emit_event(event, emit);
     }
@@ -591,6 +602,14 @@ impl Detector {
         let cos = libm::cosf(angle.to_radians());
         let v = fd * SPEED_OF_SOUND_M_S / (2.0 * f0 * cos);
         (v.is_finite() && v > 0.0).then_some(v)
+    }
+
+    fn classify(&self, input: &FeatureVector) -> Decision {
+        if self.config.rules_only {
+            classify::rules(input)
+        } else {
+            classify::classify(input)
+        }
     }
 
     fn volume_ul(&self, class: Class, duration_ms: f32, beam_mm: f32) -> f32 {

@@ -1,1 +1,411 @@
-//! Scoring detected events against labels.
+//! Scoring detected events against labels, by the rules of `shared/spec/recordings.md`: an
+//! alarm (an `air` or `clot` row) matches a labelled event when their time windows overlap
+//! within 50 ms, and events are counted per physical event (`id`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::event::{Class, Event};
+use crate::io::Label;
+
+/// Matching tolerance of the spec.
+pub const TOLERANCE_S: f64 = 0.050;
+
+/// Size bins (equivalent spherical diameter) for the breakdown, µm.
+pub const SIZE_BINS_UM: [f64; 6] = [0.0, 50.0, 100.0, 300.0, 1000.0, 3000.0];
+/// EBR bins for the breakdown, dB.
+pub const EBR_BINS_DB: [f64; 6] = [-100.0, 3.0, 6.0, 10.0, 20.0, 30.0];
+
+/// One detected event as the scorer sees it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Detection {
+    /// Class.
+    pub class: Class,
+    /// Start, s.
+    pub start_s: f64,
+    /// End, s.
+    pub end_s: f64,
+    /// Alarm time, s.
+    pub detected_s: f64,
+}
+
+impl From<&Event> for Detection {
+    fn from(e: &Event) -> Self {
+        Self {
+            class: e.class,
+            start_s: e.start_us as f64 * 1e-6,
+            end_s: e.end_us as f64 * 1e-6,
+            detected_s: e.detected_us as f64 * 1e-6,
+        }
+    }
+}
+
+/// One labelled recording and what the detector found in it.
+#[derive(Clone, Debug)]
+pub struct Scored {
+    /// Recording name.
+    pub name: String,
+    /// Length of the recording, s.
+    pub duration_s: f64,
+    /// Ground truth.
+    pub labels: Vec<Label>,
+    /// Detections.
+    pub detections: Vec<Detection>,
+}
+
+/// One physical event: the label rows sharing an id.
+#[derive(Clone, Debug)]
+struct Truth {
+    class: Class,
+    /// (start, end) at each sensor that saw it.
+    windows: Vec<(f64, f64)>,
+    first_start_s: f64,
+    detectable: bool,
+    size_um: Option<f64>,
+    ebr_db: Option<f64>,
+    kind: Option<String>,
+}
+
+fn group(labels: &[Label]) -> Vec<Truth> {
+    let mut by_id: BTreeMap<String, Truth> = BTreeMap::new();
+    for (i, l) in labels.iter().enumerate() {
+        let key = l.id.clone().unwrap_or_else(|| format!("row{i}"));
+        let t = by_id.entry(key).or_insert_with(|| Truth {
+            class: l.class,
+            windows: Vec::new(),
+            first_start_s: f64::INFINITY,
+            detectable: true,
+            size_um: None,
+            ebr_db: None,
+            kind: l.kind.clone(),
+        });
+        t.windows.push((l.start_s, l.end_s));
+        t.first_start_s = t.first_start_s.min(l.start_s);
+        if l.detectable == Some(false) {
+            t.detectable = false;
+        }
+        t.size_um = t.size_um.or(l.size_um);
+        if let Some(e) = l.ebr_db {
+            t.ebr_db = Some(t.ebr_db.map_or(e, |x: f64| x.max(e)));
+        }
+    }
+    by_id.into_values().collect()
+}
+
+fn overlaps(d: &Detection, t: &Truth) -> bool {
+    t.windows
+        .iter()
+        .any(|&(s, e)| d.start_s <= e + TOLERANCE_S && d.end_s >= s - TOLERANCE_S)
+}
+
+/// Per class figures.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ClassScore {
+    /// Detectable labelled events of this class.
+    pub positives: usize,
+    /// Of those, matched by any alarm.
+    pub detected: usize,
+    /// Of those, matched with this class by the first matching alarm.
+    pub detected_as_class: usize,
+    /// Alarms of this class.
+    pub alarms: usize,
+    /// Alarms of this class matching a labelled embolus (air or clot).
+    pub true_alarms: usize,
+    /// detected / positives.
+    pub sensitivity: f64,
+    /// true_alarms / alarms.
+    pub ppv: f64,
+    /// Harmonic mean of sensitivity and PPV.
+    pub f1: f64,
+    /// Alarm latency from the event's first appearance: median, s.
+    pub latency_median_s: f64,
+    /// 95th percentile, s.
+    pub latency_p95_s: f64,
+}
+
+/// Sensitivity in one bin of size or EBR.
+#[derive(Clone, Debug, Serialize)]
+pub struct BinScore {
+    /// Class.
+    pub class: String,
+    /// Bin, e.g. "100–300 µm".
+    pub bin: String,
+    /// Detectable events in the bin.
+    pub positives: usize,
+    /// Detected.
+    pub detected: usize,
+    /// detected / positives.
+    pub sensitivity: f64,
+}
+
+/// The whole score.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    /// Recordings scored.
+    pub recordings: usize,
+    /// Hours of signal.
+    pub hours: f64,
+    /// Air.
+    pub air: ClassScore,
+    /// Clot.
+    pub clot: ClassScore,
+    /// Confusion of detected emboli: [true air, true clot] × [said air, said clot].
+    pub confusion: [[usize; 2]; 2],
+    /// Correct class among detected emboli.
+    pub discrimination: f64,
+    /// Alarms matching no embolus while overlapping a labelled artifact.
+    pub false_alarms_on_artifacts: usize,
+    /// Alarms matching nothing labelled.
+    pub false_alarms_background: usize,
+    /// All false alarms per hour of signal.
+    pub false_alarms_per_hour: f64,
+    /// Sensitivity by size bin.
+    pub by_size: Vec<BinScore>,
+    /// Sensitivity by EBR bin.
+    pub by_ebr: Vec<BinScore>,
+    /// Sensitivity by the label's `kind`, where given.
+    pub by_kind: Vec<BinScore>,
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        f64::NAN
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn bin_name(edges: &[f64], i: usize, unit: &str) -> String {
+    if i + 1 < edges.len() {
+        format!("{}–{} {unit}", edges[i], edges[i + 1])
+    } else {
+        format!("≥ {} {unit}", edges[i])
+    }
+}
+
+fn bin_of(edges: &[f64], x: f64) -> usize {
+    edges.iter().rposition(|&e| x >= e).unwrap_or(0)
+}
+
+#[derive(Default)]
+struct Tally {
+    positives: usize,
+    detected: usize,
+}
+
+/// Scores every recording together.
+pub fn score(recordings: &[Scored]) -> Report {
+    let mut r = Report {
+        recordings: recordings.len(),
+        ..Report::default()
+    };
+    let mut latencies: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut size_tally: BTreeMap<(usize, usize), Tally> = BTreeMap::new();
+    let mut ebr_tally: BTreeMap<(usize, usize), Tally> = BTreeMap::new();
+    let mut kind_tally: BTreeMap<(usize, String), Tally> = BTreeMap::new();
+    let mut seconds = 0.0;
+    for rec in recordings {
+        seconds += rec.duration_s;
+        let truths = group(&rec.labels);
+        let alarms: Vec<&Detection> = rec
+            .detections
+            .iter()
+            .filter(|d| d.class.is_alarm())
+            .collect();
+        for t in &truths {
+            let ci = match t.class {
+                Class::Air => 0,
+                Class::Clot => 1,
+                _ => continue,
+            };
+            if !t.detectable {
+                continue;
+            }
+            let first = alarms
+                .iter()
+                .filter(|d| overlaps(d, t))
+                .min_by(|a, b| a.detected_s.total_cmp(&b.detected_s));
+            let score = if ci == 0 { &mut r.air } else { &mut r.clot };
+            score.positives += 1;
+            let hit = first.is_some();
+            if let Some(d) = first {
+                score.detected += 1;
+                let said = if d.class == Class::Air { 0 } else { 1 };
+                r.confusion[ci][said] += 1;
+                if said == ci {
+                    score.detected_as_class += 1;
+                }
+                latencies[ci].push(d.detected_s - t.first_start_s);
+            }
+            let tally = |map: &mut BTreeMap<(usize, usize), Tally>, b: usize| {
+                let e = map.entry((ci, b)).or_default();
+                e.positives += 1;
+                e.detected += hit as usize;
+            };
+            if let Some(s) = t.size_um {
+                tally(&mut size_tally, bin_of(&SIZE_BINS_UM, s));
+            }
+            if let Some(e) = t.ebr_db {
+                tally(&mut ebr_tally, bin_of(&EBR_BINS_DB, e));
+            }
+            if let Some(k) = &t.kind {
+                let e = kind_tally.entry((ci, k.clone())).or_default();
+                e.positives += 1;
+                e.detected += hit as usize;
+            }
+        }
+        for d in &alarms {
+            let score = if d.class == Class::Air {
+                &mut r.air
+            } else {
+                &mut r.clot
+            };
+            score.alarms += 1;
+            let embolus = truths.iter().any(|t| t.class.is_alarm() && overlaps(d, t));
+            if embolus {
+                score.true_alarms += 1;
+            } else if truths
+                .iter()
+                .any(|t| t.class == Class::Artifact && overlaps(d, t))
+            {
+                r.false_alarms_on_artifacts += 1;
+            } else {
+                r.false_alarms_background += 1;
+            }
+        }
+    }
+    r.hours = seconds / 3600.0;
+    for (ci, score) in [&mut r.air, &mut r.clot].into_iter().enumerate() {
+        score.sensitivity = ratio(score.detected, score.positives);
+        score.ppv = ratio(score.true_alarms, score.alarms);
+        score.f1 = 2.0 * score.sensitivity * score.ppv / (score.sensitivity + score.ppv);
+        let lat = &mut latencies[ci];
+        lat.sort_by(f64::total_cmp);
+        score.latency_median_s = quantile(lat, 0.5);
+        score.latency_p95_s = quantile(lat, 0.95);
+    }
+    let detected = r.confusion[0][0] + r.confusion[0][1] + r.confusion[1][0] + r.confusion[1][1];
+    r.discrimination = ratio(r.confusion[0][0] + r.confusion[1][1], detected);
+    r.false_alarms_per_hour =
+        (r.false_alarms_on_artifacts + r.false_alarms_background) as f64 / r.hours;
+    let class_name = |ci: usize| if ci == 0 { "air" } else { "clot" }.to_string();
+    let bins = |map: BTreeMap<(usize, usize), Tally>, edges: &[f64], unit: &str| {
+        map.into_iter()
+            .map(|((ci, b), t)| BinScore {
+                class: class_name(ci),
+                bin: bin_name(edges, b, unit),
+                positives: t.positives,
+                detected: t.detected,
+                sensitivity: ratio(t.detected, t.positives),
+            })
+            .collect()
+    };
+    r.by_size = bins(size_tally, &SIZE_BINS_UM, "µm");
+    r.by_ebr = bins(ebr_tally, &EBR_BINS_DB, "dB");
+    r.by_kind = kind_tally
+        .into_iter()
+        .map(|((ci, k), t)| BinScore {
+            class: class_name(ci),
+            bin: k,
+            positives: t.positives,
+            detected: t.detected,
+            sensitivity: ratio(t.detected, t.positives),
+        })
+        .collect();
+    r
+}
+
+fn pct(x: f64) -> String {
+    if x.is_nan() {
+        "  n/a".into()
+    } else {
+        format!("{:5.1}", 100.0 * x)
+    }
+}
+
+fn ms(x: f64) -> String {
+    if x.is_nan() {
+        "n/a".into()
+    } else {
+        format!("{:.0}", 1e3 * x)
+    }
+}
+
+impl Report {
+    /// A plain-text table for people.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} recordings, {:.2} h of signal",
+            self.recordings, self.hours
+        );
+        let _ = writeln!(
+            s,
+            "class  events  detected  sens %   alarms  PPV %    F1 %   latency median / p95 ms"
+        );
+        for (name, c) in [("air", &self.air), ("clot", &self.clot)] {
+            let _ = writeln!(
+                s,
+                "{name:<5}  {:>6}  {:>8}  {}  {:>7}  {}  {}   {} / {}",
+                c.positives,
+                c.detected,
+                pct(c.sensitivity),
+                c.alarms,
+                pct(c.ppv),
+                pct(c.f1),
+                ms(c.latency_median_s),
+                ms(c.latency_p95_s)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "air/clot discrimination: {} % of detected emboli (true air → said air {}, clot {}; true clot → said air {}, clot {})",
+            pct(self.discrimination).trim(),
+            self.confusion[0][0],
+            self.confusion[0][1],
+            self.confusion[1][0],
+            self.confusion[1][1]
+        );
+        let _ = writeln!(
+            s,
+            "false alarms: {:.2} per hour ({} on artifacts, {} on background)",
+            self.false_alarms_per_hour,
+            self.false_alarms_on_artifacts,
+            self.false_alarms_background
+        );
+        for (title, bins) in [
+            ("by size", &self.by_size),
+            ("by EBR", &self.by_ebr),
+            ("by kind", &self.by_kind),
+        ] {
+            if bins.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "sensitivity {title}:");
+            for b in bins {
+                let _ = writeln!(
+                    s,
+                    "  {:<5} {:<14} {:>5} / {:<5} {} %",
+                    b.class,
+                    b.bin,
+                    b.detected,
+                    b.positives,
+                    pct(b.sensitivity)
+                );
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,98 @@
+//! `clotair train DATASET_DIR`: fit the event classifier on a labelled set and write it as
+//! the constant table the detector is built with.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::detect::DetectorConfig;
+use crate::io;
+use crate::run::RunOptions;
+use crate::train::{fit, render, rows, TrainOptions};
+
+use super::detect::{discover_all, report_failures, run_with_progress, set_threads};
+
+/// Arguments of `train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// A directory of labelled recordings (e.g. `data/train`, see data/README.md).
+    pub dataset: PathBuf,
+    /// The generated Rust file.
+    #[arg(long, default_value = "src/detect/model.rs")]
+    pub out: PathBuf,
+    /// Deepest split of the tree.
+    #[arg(long, default_value_t = 8)]
+    pub max_depth: usize,
+    /// Fewest training events in a leaf.
+    #[arg(long, default_value_t = 4.0)]
+    pub min_leaf: f32,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Runs `train`.
+pub fn run(args: TrainArgs) -> ExitCode {
+    set_threads(args.threads);
+    let (recordings, mut failures) = discover_all(std::slice::from_ref(&args.dataset));
+    let options = RunOptions {
+        base: Some(DetectorConfig {
+            rules_only: true,
+            ..DetectorConfig::default()
+        }),
+    };
+    let mut all = Vec::new();
+    for result in run_with_progress(&recordings, &options, false) {
+        match result {
+            Ok(o) => {
+                let Some(path) = &o.recording.labels else {
+                    continue;
+                };
+                match io::read_labels(path, Some(o.duration_s)) {
+                    Ok(labels) => all.extend(rows(&o.events, &labels)),
+                    Err(e) => failures.push(e.to_string()),
+                }
+            }
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if !failures.is_empty() {
+        return report_failures(&failures);
+    }
+    let trained = match fit(
+        &all,
+        &TrainOptions {
+            max_depth: args.max_depth,
+            min_leaf: args.min_leaf,
+        },
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.dataset.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let provenance = format!(
+        "Trained on `{}` ({} recordings) with max depth {} and min leaf {}.",
+        args.dataset.display(),
+        recordings.len(),
+        args.max_depth,
+        args.min_leaf
+    );
+    let source = render(&trained, &provenance);
+    if let Err(e) = io::write_atomic(&args.out, |w| w.write_all(source.as_bytes())) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "{} training events ({} air, {} clot, {} artifact): {} nodes, training accuracy {:.2} %, agreement with linfa {:.2} % → {}",
+        all.len(),
+        trained.counts[0],
+        trained.counts[1],
+        trained.counts[2],
+        trained.nodes.len(),
+        100.0 * trained.training_accuracy,
+        100.0 * trained.agreement_with_linfa,
+        args.out.display()
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,99 @@
+//! The scorer on hand-made labels and detections whose counts are known by construction.
+
+use clotair::eval::{score, Detection, Scored};
+use clotair::event::Class;
+use clotair::io::Label;
+
+fn label(class: Class, start_s: f64, end_s: f64, id: &str, sensor: &str) -> Label {
+    Label {
+        id: Some(id.into()),
+        sensor: Some(sensor.into()),
+        ..Label::new(class, start_s, end_s)
+    }
+}
+
+fn det(class: Class, start_s: f64, end_s: f64, detected_s: f64) -> Detection {
+    Detection {
+        class,
+        start_s,
+        end_s,
+        detected_s,
+    }
+}
+
+#[test]
+fn counts_per_physical_event_with_the_spec_tolerance() {
+    let labels = vec![
+        // Air id 1 seen optically at 10 s, at the ultrasound sensor 0.5 s later.
+        label(Class::Air, 10.0, 10.01, "1", "optical"),
+        label(Class::Air, 10.5, 10.52, "1", "ultrasound"),
+        // Clot id 2, seen only at the ultrasound sensor.
+        label(Class::Clot, 20.0, 20.03, "2", "ultrasound"),
+        // Air id 3, missed.
+        label(Class::Air, 30.0, 30.01, "3", "ultrasound"),
+        // Air id 4 that no sensor can show: not a positive, and an alarm on it is no false alarm.
+        Label {
+            detectable: Some(false),
+            ..label(Class::Air, 40.0, 40.01, "4", "ultrasound")
+        },
+        // A knock.
+        label(Class::Artifact, 50.0, 50.2, "5", "both"),
+    ];
+    let detections = vec![
+        // Two alarms on air 1 (one per sensor): one physical event, detected once, from the
+        // first alarm; latency from the optical start.
+        det(Class::Air, 10.0, 10.01, 10.02),
+        det(Class::Air, 10.5, 10.52, 10.55),
+        // Clot 2 detected 40 ms after its end: inside the 50 ms tolerance, but called air.
+        det(Class::Air, 20.07, 20.08, 20.09),
+        // On the undetectable bubble.
+        det(Class::Clot, 40.0, 40.01, 40.02),
+        // A false alarm on the knock and one on plain background.
+        det(Class::Clot, 50.1, 50.15, 50.16),
+        det(Class::Air, 60.0, 60.01, 60.02),
+        // Artifacts and faults are not alarms.
+        det(Class::Artifact, 70.0, 70.1, 70.1),
+        det(Class::Fault, 80.0, 80.1, 80.1),
+    ];
+    let r = score(&[Scored {
+        name: "r".into(),
+        duration_s: 1800.0,
+        labels,
+        detections,
+    }]);
+    assert_eq!(r.air.positives, 2);
+    assert_eq!(r.air.detected, 1);
+    assert_eq!(r.clot.positives, 1);
+    assert_eq!(r.clot.detected, 1);
+    assert_eq!(r.clot.detected_as_class, 0);
+    assert_eq!(r.confusion, [[1, 0], [1, 0]]);
+    assert!((r.discrimination - 0.5).abs() < 1e-12);
+    // Air alarms: 4 (two on air 1, one on clot 2, one on background); 3 match an embolus.
+    assert_eq!(r.air.alarms, 4);
+    assert_eq!(r.air.true_alarms, 3);
+    // Clot alarms: on the undetectable bubble (an embolus: true) and on the knock (false).
+    assert_eq!(r.clot.alarms, 2);
+    assert_eq!(r.clot.true_alarms, 1);
+    assert_eq!(r.false_alarms_on_artifacts, 1);
+    assert_eq!(r.false_alarms_background, 1);
+    assert!((r.false_alarms_per_hour - 4.0).abs() < 1e-9);
+    // Air latency: one detected bubble, 20 ms after its first (optical) appearance.
+    assert!((r.air.latency_median_s - 0.02).abs() < 1e-9);
+    assert!((r.air.sensitivity - 0.5).abs() < 1e-12);
+    assert!((r.air.ppv - 0.75).abs() < 1e-12);
+}
+
+#[test]
+fn an_alarm_outside_the_tolerance_does_not_match() {
+    let labels = vec![label(Class::Air, 5.0, 5.01, "1", "ultrasound")];
+    let detections = vec![det(Class::Air, 5.061, 5.07, 5.07)];
+    let r = score(&[Scored {
+        name: "r".into(),
+        duration_s: 3600.0,
+        labels,
+        detections,
+    }]);
+    assert_eq!(r.air.detected, 0);
+    assert_eq!(r.false_alarms_background, 1);
+    assert!((r.false_alarms_per_hour - 1.0).abs() < 1e-9);
+}
