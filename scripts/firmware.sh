@@ -88,6 +88,10 @@ REF_CSV=$OUT/$REFERENCE/$NAME.events.csv
 echo "reference: $REFERENCE ($REF_CSV)"
 
 step "firmware build (thumbv7em-none-eabihf)"
+(cd "$FW" && cargo fmt -- --check && cd host && cargo fmt -- --check)
+(cd "$FW" && CLOTAIR_RECORDING=$CUT cargo clippy --release --locked -q -- -D warnings)
+cargo clippy --release --locked -q --manifest-path "$FW/host/Cargo.toml" \
+    --target "$HOST_TRIPLE" --target-dir "$FW/target/host" -- -D warnings
 (cd "$FW" && CLOTAIR_RECORDING=$CUT cargo build --release --locked -q)
 
 step "firmware run (qemu-system-arm -machine mps2-an386, -icount shift=0)"

@@ -20,7 +20,7 @@ use clotair::detect::ultrasound::UltrasoundPath;
 use clotair::detect::{Detector, DetectorConfig};
 use clotair::event::{Event, Sensor};
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprint, hprintln};
+use cortex_m_semihosting::{debug, hprintln};
 use panic_semihosting as _;
 
 mod recording {
@@ -342,11 +342,10 @@ fn main() -> ! {
     // The deepest the stack went: main's frame plus the deeper of construction and streaming.
     let stack_total = (stack::size() + stack::bottom_addr() - sp_main) + stack_init.max(stack_run);
 
-    let seconds_x1e6 = if us_rate > 0 {
-        us_frames as u64 * 1_000_000 / us_rate
-    } else {
-        opt_frames as u64 * 1_000_000 / opt_rate
-    };
+    // Signal duration: the ultrasound stream's, or the optical one's without ultrasound.
+    let seconds_x1e6 = (us_frames as u64 * 1_000_000)
+        .checked_div(us_rate)
+        .unwrap_or_else(|| opt_frames as u64 * 1_000_000 / opt_rate.max(1));
     hprintln!("@recording {}", recording::NAME);
     hprintln!("@signal_us {}", seconds_x1e6);
     hprintln!(
@@ -393,7 +392,6 @@ fn main() -> ! {
     let cpacr = unsafe { (0xE000_ED88 as *const u32).read_volatile() };
     hprintln!("@fpu_enabled {}", (cpacr >> 20) & 0xF == 0xF);
     hprintln!("@dropped_events {}", dropped);
-    let _ = hprint!("");
     debug::exit(if dropped == 0 {
         debug::EXIT_SUCCESS
     } else {
