@@ -300,19 +300,23 @@ impl Analysis {
         // Cell ratio to background, smoothed over 3 neighbouring bins (circularly: the
         // spectrum wraps from the highest forward to the highest reverse frequency).
         let mut ratio = [0.0f32; FRAME];
-        for k in 0..FRAME {
-            ratio[k] = power[k] / (self.background[k] + f32::MIN_POSITIVE);
+        for ((r, p), b) in ratio
+            .iter_mut()
+            .zip(power.iter())
+            .zip(self.background.iter())
+        {
+            *r = p / (b + f32::MIN_POSITIVE);
         }
         self.smooth.rotate_left(1);
-        let newest = &mut self.smooth[2];
-        for k in 0..FRAME {
+        for (k, n) in self.smooth[2].iter_mut().enumerate() {
             let l = ratio[(k + FRAME - 1) % FRAME];
             let r = ratio[(k + 1) % FRAME];
-            newest[k] = (l + ratio[k] + r) * (1.0 / 3.0);
+            *n = (l + ratio[k] + r) * (1.0 / 3.0);
         }
         let mut cell = [0.0f32; FRAME];
-        for k in 0..FRAME {
-            cell[k] = (self.smooth[0][k] + self.smooth[1][k] + self.smooth[2][k]) * (1.0 / 3.0);
+        let [s0, s1, s2] = &self.smooth;
+        for (((c, a), b), d) in cell.iter_mut().zip(s0).zip(s1).zip(s2) {
+            *c = (a + b + d) * (1.0 / 3.0);
         }
 
         // Strongest cell per direction, outside the wall filter's band.
