@@ -42,7 +42,7 @@ pub fn blood_speckle(
         .map(|i| (std::f64::consts::PI * (i as f64 + 0.5) / frame as f64).sin() as f32)
         .collect();
     let df = sample_rate_hz / frame as f64;
-    let mut out = vec![Complex32::default(); n + frame];
+    let mut out = vec![Complex32::default(); (n.div_ceil(hop) + 2) * hop + frame];
     let mut buf = vec![Complex32::default(); frame];
     // Frames start half a frame before t = 0 so that every output sample has two.
     let frames = n.div_ceil(hop) + 1;
