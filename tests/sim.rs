@@ -268,6 +268,10 @@ fn wavs_have_the_drawn_rates_and_the_full_length() {
             let info = WavStream::open(p).unwrap().info();
             assert!([500, 1000, 2000].contains(&info.sample_rate_hz));
             assert_eq!(info.frames, 40 * u64::from(info.sample_rate_hz));
+            // Transmission: light through, never negative beyond the sensor noise.
+            let x = WavStream::open(p).unwrap().read_to_end().unwrap();
+            let min = x.iter().copied().fold(f32::INFINITY, f32::min);
+            assert!(min > -0.01, "{}: optical reading down to {min}", rec.name);
         }
         let flow = json["flow_ml_min"].as_f64().unwrap();
         let truth = sim["flow_ml_min_true"].as_f64().unwrap();
