@@ -220,6 +220,9 @@ fn every_embolus_is_shorter_than_300_ms_and_labels_are_consistent() {
                         );
                     }
                     assert_eq!(l.class == Class::Clot, kind == "clot");
+                    if let (Class::Clot, Some(ebr)) = (l.class, l.ebr_db) {
+                        assert!(ebr <= 30.0, "clot EBR {ebr} dB above the 3–30 dB range");
+                    }
                 }
                 _ => assert!([
                     "knock",
