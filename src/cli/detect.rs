@@ -61,7 +61,10 @@ impl Tuning {
             c.optical.on_sigma = x;
         }
         c.rules_only = self.rules;
-        RunOptions { base: Some(c) }
+        RunOptions {
+            base: Some(c),
+            chunk_s: None,
+        }
     }
 }
 
