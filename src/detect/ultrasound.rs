@@ -215,7 +215,7 @@ impl UltrasoundPath {
                 frames_per_segment: ((SEGMENT_S * frame_rate) as u32).max(1),
                 segment_dirty: [false; FRAME],
                 dirty_segments: [0; FRAME],
-                max_dirty_segments: (MAX_EMBOLUS_S / SEGMENT_S).ceil() as u8,
+                max_dirty_segments: libm::ceilf(MAX_EMBOLUS_S / SEGMENT_S) as u8,
                 segments: [[0.0; FRAME]; SEGMENTS],
                 segments_len: 0,
                 segments_next: 0,
