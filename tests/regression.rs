@@ -19,17 +19,17 @@ fn regression_set_scores_at_or_above_its_floors() {
     let r = &e.report;
     println!("{}", r.table());
     assert_eq!(r.recordings, 8);
-    // Measured when the floors were set: air 23/30 detected, PPV 95.7 %; clot 9/16, PPV 100 %;
-    // discrimination 84.4 %; 2 false alarms; air latency median 33 ms.
+    // Measured when the floors were set: air 22/30 detected, PPV 100 %; clot 8/16, PPV 100 %;
+    // discrimination 86.7 %; no false alarm; air latency median 33 ms.
     assert!(r.air.positives >= 30, "{}", r.air.positives);
     assert!(
-        r.air.sensitivity >= 0.73,
+        r.air.sensitivity >= 0.70,
         "air sensitivity {}",
         r.air.sensitivity
     );
-    assert!(r.air.ppv >= 0.93, "air PPV {}", r.air.ppv);
+    assert!(r.air.ppv >= 0.95, "air PPV {}", r.air.ppv);
     assert!(
-        r.clot.sensitivity >= 0.50,
+        r.clot.sensitivity >= 0.45,
         "clot sensitivity {}",
         r.clot.sensitivity
     );
@@ -40,7 +40,7 @@ fn regression_set_scores_at_or_above_its_floors() {
         r.discrimination
     );
     let false_alarms = r.false_alarms_background + r.false_alarms_on_artifacts;
-    assert!(false_alarms <= 3, "false alarms {false_alarms}");
+    assert!(false_alarms <= 2, "false alarms {false_alarms}");
     assert!(
         r.air.latency_median_s <= 0.05,
         "air latency {}",

@@ -31,14 +31,20 @@ pub const WALL_ORDER: usize = 4;
 /// Knocks are concentrated below this frequency in both directions (signal model: < ~150 Hz).
 pub const KNOCK_HZ: f32 = 150.0;
 
-/// The background is the upper envelope of the blood spectrum over the last
-/// [`SEGMENTS`] × [`SEGMENT_S`] seconds: per bin, the largest of the segment means. The roller
-/// pump modulates flow by 5–40 % at 0.5–5 Hz (signal model), which sweeps the edge of the blood
-/// spectrum back and forth; a mean background would see every sweep as an embolus, an
-/// envelope over at least one pump period does not.
+/// The background is the upper envelope of the blood spectrum: per bin, the largest segment
+/// mean ([`SEGMENT_S`] long), held for [`SEGMENTS`] segments and then let down by
+/// [`ENVELOPE_FALL_DB_PER_S`]. The roller pump modulates flow by 5–40 % at 0.5–5 Hz (signal
+/// model), which sweeps the edge of the blood spectrum back and forth; a mean background would
+/// see every sweep as an embolus, an envelope held over a pump period does not. A held peak
+/// needs two numbers a bin instead of a ring of the last segments (20 KiB less on the device).
 pub const SEGMENT_S: f32 = 0.05;
-/// Segments in the envelope: 2 s, longer than the slowest pump period.
+/// Segments a peak of the envelope is held: 2 s, longer than the slowest pump period.
 pub const SEGMENTS: usize = 40;
+/// A segment mean within 2 dB of the envelope renews its hold.
+const HOLD_REFRESH: f32 = 0.63;
+/// How fast the envelope falls once a peak's hold is over: fast enough to recover from
+/// interference or a coupling loss within seconds.
+pub const ENVELOPE_FALL_DB_PER_S: f32 = 10.0;
 /// Segments learnt before anything is detected: the whole envelope, so that it holds a full
 /// pump period before it is trusted.
 pub const WARMUP_SEGMENTS: usize = SEGMENTS;
@@ -159,10 +165,12 @@ struct Analysis {
     /// Consecutive segments each bin has been kept from learning.
     dirty_segments: [u8; FRAME],
     max_dirty_segments: u8,
-    /// Means of the last segments without an event.
-    segments: [[f32; FRAME]; SEGMENTS],
+    /// Segments since each bin's envelope was last raised.
+    held_segments: [u8; FRAME],
+    /// Factor applied to the envelope per segment once its hold is over.
+    fall_per_segment: f32,
+    /// Segments learnt so far (saturating).
     segments_len: usize,
-    segments_next: usize,
     frames: u64,
     /// 3-bin smoothed ratios of the last three frames, for a 3 × 3 cell average.
     smooth: [[f32; FRAME]; 3],
@@ -216,9 +224,9 @@ impl UltrasoundPath {
                 segment_dirty: [false; FRAME],
                 dirty_segments: [0; FRAME],
                 max_dirty_segments: libm::ceilf(MAX_EMBOLUS_S / SEGMENT_S) as u8,
-                segments: [[0.0; FRAME]; SEGMENTS],
+                held_segments: [0; FRAME],
+                fall_per_segment: libm::powf(10.0, -ENVELOPE_FALL_DB_PER_S * SEGMENT_S / 10.0),
                 segments_len: 0,
-                segments_next: 0,
                 frames: 0,
                 smooth: [[0.0; FRAME]; 3],
                 first_bin: ((WALL_HZ * 2.0 / bin_hz) as usize).max(1),
@@ -461,30 +469,37 @@ impl Analysis {
             return;
         }
         let scale = 1.0 / self.segment_frames as f32;
-        // The new mean replaces the oldest segment, but near an event that bin keeps its old
-        // value: an embolus must not raise its own threshold.
-        // A bin kept from learning for longer than an embolus lasts is not hiding an
-        // embolus but interference (diathermy bursts re-open events over and over): it learns.
-        let slot = &mut self.segments[self.segments_next];
-        for (((m, s), dirty), run) in slot
+        // Near an event a bin does not learn: an embolus must not raise its own threshold.
+        // A bin kept from learning for longer than an embolus lasts is not hiding an embolus
+        // but interference (diathermy bursts re-open events over and over): it learns.
+        let first = self.segments_len == 0;
+        for ((((b, s), dirty), run), held) in self
+            .background
             .iter_mut()
             .zip(self.segment_sum.iter())
             .zip(self.segment_dirty.iter())
             .zip(self.dirty_segments.iter_mut())
+            .zip(self.held_segments.iter_mut())
         {
             *run = if *dirty { run.saturating_add(1) } else { 0 };
-            if !dirty || *run > self.max_dirty_segments {
-                *m = s * scale;
+            if *dirty && *run <= self.max_dirty_segments {
+                continue;
+            }
+            let mean = s * scale;
+            if first || mean >= *b {
+                *b = mean;
+                *held = 0;
+            } else if mean >= *b * HOLD_REFRESH {
+                // Close to the peak again (the next pump cycle): the peak still stands.
+                *held = 0;
+            } else {
+                *held = held.saturating_add(1);
+                if *held as usize >= SEGMENTS {
+                    *b = (*b * self.fall_per_segment).max(mean);
+                }
             }
         }
-        self.segments_next = (self.segments_next + 1) % SEGMENTS;
         self.segments_len = (self.segments_len + 1).min(SEGMENTS);
-        self.background = [0.0; FRAME];
-        for seg in &self.segments[..self.segments_len] {
-            for (b, m) in self.background.iter_mut().zip(seg.iter()) {
-                *b = b.max(*m);
-            }
-        }
         self.update_blood_mean();
         self.segment_sum = [0.0; FRAME];
         self.segment_frames = 0;
