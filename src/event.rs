@@ -88,6 +88,29 @@ impl FaultKind {
     }
 }
 
+/// An air limit reached by an air event (infusion and bypass safety logic alarm on both the
+/// single bubble and the air accumulated over a window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AirLimit {
+    /// The bubble alone is at or above the single-bubble limit.
+    Single,
+    /// The air accumulated over the window is at or above the cumulative limit.
+    Cumulative,
+    /// Both.
+    Both,
+}
+
+impl AirLimit {
+    /// The word written in the `air_limit` column.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AirLimit::Single => "single",
+            AirLimit::Cumulative => "cumulative",
+            AirLimit::Both => "single+cumulative",
+        }
+    }
+}
+
 /// One detected event. Times are integer microseconds of stream time from t = 0, so that no
 /// floating-point time arithmetic is needed on the device and hours of signal keep µs precision.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -108,6 +131,8 @@ pub struct Event {
     pub features: Features,
     /// For [`Class::Fault`], which fault.
     pub fault: Option<FaultKind>,
+    /// For air, the air limit this event reaches, if any.
+    pub air_limit: Option<AirLimit>,
     /// Everything the classifier saw (see [`crate::detect::classify::FEATURE_NAMES`]); NaN
     /// where a sensor did not see the event. Kept for training and for review.
     pub classifier_input: crate::detect::classify::FeatureVector,
@@ -126,6 +151,8 @@ pub struct Features {
     pub optical_delta: f32,
     /// Estimated gas volume, for air.
     pub volume_ul: f32,
+    /// Air accumulated over the sliding window up to and including this event, for air.
+    pub cumulative_ul: f32,
 }
 
 impl Features {
@@ -136,5 +163,6 @@ impl Features {
         peak_hz: f32::NAN,
         optical_delta: f32::NAN,
         volume_ul: f32::NAN,
+        cumulative_ul: f32::NAN,
     };
 }

@@ -260,3 +260,65 @@ proptest! {
         prop_assert_eq!(format!("{reference:?}"), format!("{chunked:?}"));
     }
 }
+
+#[test]
+fn air_accumulates_over_the_window_and_raises_the_limits() {
+    let us = ultrasound(5.0, &[], 21);
+    let opt = optical(
+        5.0,
+        &[(1.0, 0.01, 0.05), (2.0, 0.01, 0.05), (3.0, 0.01, 0.05)],
+        22,
+    );
+    let mut cfg = config(true, true);
+    let air = |cfg: &DetectorConfig| -> Vec<Event> {
+        run(cfg, &us, &opt, &[256], &[32])
+            .into_iter()
+            .filter(|e| e.class == Class::Air)
+            .collect()
+    };
+    let first = air(&cfg);
+    assert_eq!(first.len(), 3, "{first:?}");
+    let v: Vec<f32> = first.iter().map(|e| e.features.volume_ul).collect();
+    assert!(v.iter().all(|&x| x > 0.0 && x.is_finite()), "{v:?}");
+    // The running total is the sum of the volumes so far.
+    let mut total = 0.0;
+    for (e, x) in first.iter().zip(&v) {
+        total += x;
+        assert!(
+            (e.features.cumulative_ul - total).abs() <= 1e-3 * total,
+            "{e:?}"
+        );
+        assert_eq!(
+            e.air_limit, None,
+            "default limits are far above these bubbles"
+        );
+    }
+    // A cumulative limit between the second and third totals: only the third reaches it;
+    // a single-bubble limit below each volume: every bubble reaches it.
+    cfg.air_limits.cumulative_ul = v[0] + v[1] + 0.5 * v[2];
+    cfg.air_limits.single_bubble_ul = 0.5 * v[0].min(v[1]).min(v[2]);
+    let limited = air(&cfg);
+    use clotair::event::AirLimit;
+    let limits: Vec<_> = limited.iter().map(|e| e.air_limit).collect();
+    assert_eq!(
+        limits,
+        vec![
+            Some(AirLimit::Single),
+            Some(AirLimit::Single),
+            Some(AirLimit::Both)
+        ]
+    );
+}
+
+#[test]
+fn the_air_window_forgets_air_older_than_its_length() {
+    use clotair::detect::air::AirWindow;
+    // 15 min in 60 buckets of 15 s.
+    let mut w = AirWindow::new(900.0);
+    assert_eq!(w.add(0, 10.0), 10.0);
+    assert_eq!(w.add(400_000_000, 5.0), 15.0);
+    // 905 s after the first bubble, its bucket has left the window; the second has not.
+    assert_eq!(w.add(905_000_000, 1.0), 6.0);
+    // Much later, everything before has gone.
+    assert_eq!(w.add(5_000_000_000, 2.0), 2.0);
+}

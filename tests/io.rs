@@ -235,8 +235,10 @@ fn events_round_trip_with_exact_microseconds() {
             peak_hz: 812.5,
             optical_delta: 0.0125,
             volume_ul: 0.004,
+            cumulative_ul: 12.5,
         },
         fault: None,
+        air_limit: Some(clotair::event::AirLimit::Cumulative),
         classifier_input: [f32::NAN; clotair::detect::classify::N_FEATURES],
     };
     let fault = Event {
@@ -248,20 +250,21 @@ fn events_round_trip_with_exact_microseconds() {
         sensor: Sensor::Ultrasound,
         features: Features::UNKNOWN,
         fault: Some(FaultKind::LossOfCoupling),
+        air_limit: None,
         classifier_input: [f32::NAN; clotair::detect::classify::N_FEATURES],
     };
     io::write_events(&path, &[air, fault]).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "class,start_s,end_s,detected_s,confidence,sensor,ebr_db,duration_ms,peak_hz,optical_delta,volume_ul,fault");
+    assert_eq!(lines[0], "class,start_s,end_s,detected_s,confidence,sensor,ebr_db,duration_ms,peak_hz,optical_delta,volume_ul,fault,cumulative_ul,air_limit");
     // Sorted by alarm time; NaN features are empty cells.
     assert_eq!(
         lines[1],
-        "fault,7200000.000123,7200000.500000,0.000900,1,ultrasound,,,,,,loss_of_coupling"
+        "fault,7200000.000123,7200000.500000,0.000900,1,ultrasound,,,,,,loss_of_coupling,,"
     );
     assert_eq!(
         lines[2],
-        "air,1.000001,1.020000,1.050000,0.875,both,18.5,19.999,812.5,0.0125,0.004,"
+        "air,1.000001,1.020000,1.050000,0.875,both,18.5,19.999,812.5,0.0125,0.004,,12.5,cumulative"
     );
     let rows = io::read_events(&path).unwrap();
     assert_eq!(rows.len(), 2);

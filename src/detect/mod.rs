@@ -40,7 +40,7 @@ use core::fmt;
 
 use num_complex::Complex32;
 
-use crate::event::{Class, Event, Features, Sensor};
+use crate::event::{AirLimit, Class, Event, Features, Sensor};
 use crate::line::LineGeometry;
 
 use air::{AirLimits, AirWindow};
@@ -453,6 +453,7 @@ impl Detector {
                     sensor,
                     features: Features::UNKNOWN,
                     fault: Some(f.kind),
+                    air_limit: None,
                     classifier_input: [f32::NAN; classify::N_FEATURES],
                 });
             }
@@ -495,8 +496,10 @@ impl Detector {
                 peak_hz: f32::NAN,
                 optical_delta: f.delta,
                 volume_ul,
+                cumulative_ul: f32::NAN,
             },
             fault: None,
+            air_limit: None,
             classifier_input: input,
         };
         if self.history.is_full() {
@@ -559,8 +562,10 @@ impl Detector {
                 peak_hz: f.peak_hz,
                 optical_delta: f32::NAN,
                 volume_ul,
+                cumulative_ul: f32::NAN,
             },
             fault: None,
+            air_limit: None,
             classifier_input: input,
         };
         self.emit_event(event, emit);
@@ -630,9 +635,21 @@ impl Detector {
         air::bubble_volume_ul(duration_ms, v, beam_mm, d)
     }
 
-    fn emit_event(&mut self, event: Event, emit: &mut impl FnMut(&Event)) {
+    fn emit_event(&mut self, mut event: Event, emit: &mut impl FnMut(&Event)) {
         if event.class == Class::Air && event.features.volume_ul.is_finite() {
-            self.air.add(event.start_us, event.features.volume_ul);
+            let volume = event.features.volume_ul;
+            let total = self.air.add(event.start_us, volume);
+            event.features.cumulative_ul = total;
+            let limits = &self.config.air_limits;
+            event.air_limit = match (
+                volume >= limits.single_bubble_ul,
+                total >= limits.cumulative_ul,
+            ) {
+                (true, true) => Some(AirLimit::Both),
+                (true, false) => Some(AirLimit::Single),
+                (false, true) => Some(AirLimit::Cumulative),
+                (false, false) => None,
+            };
         }
         emit(&event);
     }

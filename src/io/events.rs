@@ -7,7 +7,7 @@ use super::{write_atomic, Error};
 use crate::event::{Class, Event};
 
 /// The columns [`write_events`] writes, in order: the spec's six, then the features.
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 14] = [
     "class",
     "start_s",
     "end_s",
@@ -20,6 +20,8 @@ const COLUMNS: [&str; 12] = [
     "optical_delta",
     "volume_ul",
     "fault",
+    "cumulative_ul",
+    "air_limit",
 ];
 
 /// Integer microseconds as seconds with exactly 6 decimals, without going through floating
@@ -48,7 +50,7 @@ pub fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
             let f = &e.features;
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 e.class.as_str(),
                 seconds(e.start_us),
                 seconds(e.end_us),
@@ -61,6 +63,8 @@ pub fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
                 feature(f.optical_delta),
                 feature(f.volume_ul),
                 e.fault.map(|k| k.as_str()).unwrap_or(""),
+                feature(f.cumulative_ul),
+                e.air_limit.map(|l| l.as_str()).unwrap_or(""),
             )?;
         }
         Ok(())

@@ -11,7 +11,7 @@ use clotair::event::Event;
 
 /// The header row.
 pub const HEADER: &str =
-    "class,start_s,end_s,detected_s,confidence,sensor,ebr_db,duration_ms,peak_hz,optical_delta,volume_ul,fault";
+    "class,start_s,end_s,detected_s,confidence,sensor,ebr_db,duration_ms,peak_hz,optical_delta,volume_ul,fault,cumulative_ul,air_limit";
 
 struct Seconds(u64);
 
@@ -38,7 +38,7 @@ pub fn write_row(w: &mut impl Write, e: &Event) -> fmt::Result {
     let x = &e.features;
     write!(
         w,
-        "{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         e.class.as_str(),
         Seconds(e.start_us),
         Seconds(e.end_us),
@@ -51,5 +51,7 @@ pub fn write_row(w: &mut impl Write, e: &Event) -> fmt::Result {
         Cell(x.optical_delta),
         Cell(x.volume_ul),
         e.fault.map_or("", |k| k.as_str()),
+        Cell(x.cumulative_ul),
+        e.air_limit.map_or("", |l| l.as_str()),
     )
 }
