@@ -468,40 +468,20 @@ impl Detector {
             .us
             .as_ref()
             .is_some_and(|us| us.onsets().any_near(p.start_us, self.simultaneous_us));
-        let input = features(None, Some(&s.features));
-        let decision = if mechanical {
-            Decision {
-                class: Class::Artifact,
-                confidence: 0.8,
-            }
-        } else {
-            self.classify(&input)
-        };
         let f = &s.features;
-        let volume_ul = self.volume_ul(decision.class, f.duration_ms, air::OPTICAL_BEAM_MM);
-        let event = Event {
-            class: decision.class,
-            start_us: p.start_us,
-            end_us: to_us(s.end, rate),
-            detected_us: p.decide_us,
-            confidence: decision.confidence,
-            sensor: if mechanical {
-                Sensor::Both
-            } else {
-                Sensor::Optical
-            },
-            features: Features {
-                ebr_db: f32::NAN,
+        let (event, decision) = self.sighting_event(
+            &p,
+            to_us(s.end, rate),
+            Sensor::Optical,
+            mechanical,
+            features(None, Some(f)),
+            Features {
                 duration_ms: f.duration_ms,
-                peak_hz: f32::NAN,
                 optical_delta: f.delta,
-                volume_ul,
-                cumulative_ul: f32::NAN,
+                ..Features::UNKNOWN
             },
-            fault: None,
-            air_limit: None,
-            classifier_input: input,
-        };
+            air::OPTICAL_BEAM_MM,
+        );
         if self.history.is_full() {
             self.history.pop_front();
         }
@@ -534,7 +514,37 @@ impl Detector {
                 }
             }
         }
-        let input = features(Some(&s.features), None);
+        let f = &s.features;
+        let (event, _) = self.sighting_event(
+            &p,
+            to_us(s.end, rate),
+            Sensor::Ultrasound,
+            mechanical,
+            features(Some(f), None),
+            Features {
+                ebr_db: f.ebr_db,
+                duration_ms: f.duration_ms,
+                peak_hz: f.peak_hz,
+                ..Features::UNKNOWN
+            },
+            air::ULTRASOUND_BEAM_MM,
+        );
+        self.emit_event(event, emit);
+    }
+
+    /// The event of one sighting: a mechanical disturbance when both sensors saw it at once,
+    /// else the classifier's class; the air volume for air.
+    #[allow(clippy::too_many_arguments)]
+    fn sighting_event(
+        &self,
+        p: &Pending,
+        end_us: u64,
+        sensor: Sensor,
+        mechanical: bool,
+        input: FeatureVector,
+        mut features: Features,
+        beam_mm: f32,
+    ) -> (Event, Decision) {
         let decision = if mechanical {
             Decision {
                 class: Class::Artifact,
@@ -543,32 +553,20 @@ impl Detector {
         } else {
             self.classify(&input)
         };
-        let f = &s.features;
-        let volume_ul = self.volume_ul(decision.class, f.duration_ms, air::ULTRASOUND_BEAM_MM);
+        features.volume_ul = self.volume_ul(decision.class, features.duration_ms, beam_mm);
         let event = Event {
             class: decision.class,
             start_us: p.start_us,
-            end_us: to_us(s.end, rate),
+            end_us,
             detected_us: p.decide_us,
             confidence: decision.confidence,
-            sensor: if mechanical {
-                Sensor::Both
-            } else {
-                Sensor::Ultrasound
-            },
-            features: Features {
-                ebr_db: f.ebr_db,
-                duration_ms: f.duration_ms,
-                peak_hz: f.peak_hz,
-                optical_delta: f32::NAN,
-                volume_ul,
-                cumulative_ul: f32::NAN,
-            },
+            sensor: if mechanical { Sensor::Both } else { sensor },
+            features,
             fault: None,
             air_limit: None,
             classifier_input: input,
         };
-        self.emit_event(event, emit);
+        (event, decision)
     }
 
     /// The unpaired optical sighting that this ultrasound onset at `t_us` is the downstream
