@@ -237,6 +237,7 @@ fn events_round_trip_with_exact_microseconds() {
             volume_ul: 0.004,
         },
         fault: None,
+        classifier_input: [f32::NAN; clotair::detect::classify::N_FEATURES],
     };
     let fault = Event {
         class: Class::Fault,
@@ -247,6 +248,7 @@ fn events_round_trip_with_exact_microseconds() {
         sensor: Sensor::Ultrasound,
         features: Features::UNKNOWN,
         fault: Some(FaultKind::LossOfCoupling),
+        classifier_input: [f32::NAN; clotair::detect::classify::N_FEATURES],
     };
     io::write_events(&path, &[air, fault]).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();

@@ -188,6 +188,9 @@ pub struct Detector {
     history: heapless::Deque<Seen, HISTORY>,
     air: AirWindow,
     simultaneous_us: u64,
+    /// cos θ of the insonation angle, computed once here (libm's `cosf` works in f64, which
+    /// the M4F does in software).
+    cos_angle: Option<f32>,
     /// Blood mean Doppler frequency of the last ultrasound sighting decided: a snapshot taken
     /// in stream-time order, so that it does not depend on how far a stream has been read.
     blood_mean_hz: f32,
@@ -267,6 +270,7 @@ impl Detector {
             air: AirWindow::new(config.air_limits.window_s),
             simultaneous_us: ms_to_us(SIMULTANEOUS_MS),
             blood_mean_hz: f32::NAN,
+            cos_angle: config.line.angle_deg.map(|a| libm::cosf(a.to_radians())),
             us_onset_delay_us,
             opt_onset_delay_us,
         })
@@ -597,9 +601,8 @@ impl Detector {
             return Some(v);
         }
         let f0 = self.config.line.carrier_hz?;
-        let angle = self.config.line.angle_deg?;
+        let cos = self.cos_angle?;
         let fd = self.blood_mean_hz;
-        let cos = libm::cosf(angle.to_radians());
         let v = fd * SPEED_OF_SOUND_M_S / (2.0 * f0 * cos);
         (v.is_finite() && v > 0.0).then_some(v)
     }

@@ -199,8 +199,8 @@ impl OpticalPath {
             self.stride_phase += 1;
             if self.stride_phase >= self.stride {
                 self.stride_phase = 0;
-                for c in 0..self.channels {
-                    self.baseline[c].push(x[c]);
+                for (b, &v) in self.baseline.iter_mut().zip(x.iter()).take(self.channels) {
+                    b.push(v);
                 }
             }
         }

@@ -31,11 +31,17 @@ pub const WALL_ORDER: usize = 4;
 /// Knocks are concentrated below this frequency in both directions (signal model: < ~150 Hz).
 pub const KNOCK_HZ: f32 = 150.0;
 
-/// Background time constant: much longer than an embolus (≤ 300 ms), short enough to follow a
-/// haematocrit or flow change within a few seconds.
-pub const BACKGROUND_TAU_S: f32 = 1.5;
-/// Frames used only to learn the background before anything is detected.
-pub const WARMUP_S: f32 = 0.4;
+/// The background is the upper envelope of the blood spectrum over the last
+/// [`SEGMENTS`] × [`SEGMENT_S`] seconds: per bin, the largest of the segment means. The roller
+/// pump modulates flow by 5–40 % at 0.5–5 Hz (signal model), which sweeps the edge of the blood
+/// spectrum back and forth; a mean background would see every sweep as an embolus, an
+/// envelope over at least one pump period does not.
+pub const SEGMENT_S: f32 = 0.05;
+/// Segments in the envelope: 2 s, longer than the slowest pump period.
+pub const SEGMENTS: usize = 40;
+/// Segments learnt before anything is detected: the whole envelope, so that it holds a full
+/// pump period before it is trusted.
+pub const WARMUP_SEGMENTS: usize = SEGMENTS;
 
 /// Tunable thresholds of the ultrasound detector.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -141,10 +147,19 @@ pub struct UltrasoundPath {
 struct Analysis {
     clock: Clock,
     th: UsThresholds,
-    /// Per-bin background power.
+    /// Per-bin background power: the envelope of the segment means.
     background: [f32; FRAME],
-    bg_alpha: f32,
-    warmup_frames: u32,
+    /// Power summed over the current segment.
+    segment_sum: [f32; FRAME],
+    segment_frames: u32,
+    frames_per_segment: u32,
+    /// Bins near an open event during the current segment: not learnt, so that an embolus
+    /// does not raise its own threshold.
+    segment_dirty: [bool; FRAME],
+    /// Means of the last segments without an event.
+    segments: [[f32; FRAME]; SEGMENTS],
+    segments_len: usize,
+    segments_next: usize,
     frames: u64,
     /// 3-bin smoothed ratios of the last three frames, for a 3 × 3 cell average.
     smooth: [[f32; FRAME]; 3],
@@ -158,6 +173,9 @@ struct Analysis {
     /// Blood mean Doppler frequency, from the background's forward centroid.
     blood_mean_hz: f32,
 }
+
+/// The longest an embolus lasts in the beam (consensus of Ringelstein et al. 1998: < 300 ms).
+pub const MAX_EMBOLUS_S: f32 = 0.3;
 
 /// An open event is followed within this many bins of its strongest cell.
 const TRACK_BINS: usize = 4;
@@ -189,8 +207,13 @@ impl UltrasoundPath {
                 clock: Clock::new(rate_hz),
                 th,
                 background: [0.0; FRAME],
-                bg_alpha: 1.0 - libm::expf(-1.0 / (BACKGROUND_TAU_S * frame_rate)),
-                warmup_frames: (WARMUP_S * frame_rate) as u32 + 1,
+                segment_sum: [0.0; FRAME],
+                segment_frames: 0,
+                frames_per_segment: ((SEGMENT_S * frame_rate) as u32).max(1),
+                segment_dirty: [false; FRAME],
+                segments: [[0.0; FRAME]; SEGMENTS],
+                segments_len: 0,
+                segments_next: 0,
                 frames: 0,
                 smooth: [[0.0; FRAME]; 3],
                 first_bin: ((WALL_HZ * 2.0 / bin_hz) as usize).max(1),
@@ -269,32 +292,31 @@ impl Analysis {
         let clipped = core::mem::take(&mut self.clipped_since_frame);
         let samples = core::mem::take(&mut self.samples_since_frame);
 
-        if f < self.warmup_frames as u64 {
-            // Plain average while learning the background.
-            let w = 1.0 / (f as f32 + 1.0);
-            for (b, p) in self.background.iter_mut().zip(power.iter()) {
-                *b += w * (*p - *b);
-            }
-            self.update_blood_mean();
+        self.learn(&power);
+        if self.segments_len < WARMUP_SEGMENTS {
             return;
         }
 
         // Cell ratio to background, smoothed over 3 neighbouring bins (circularly: the
         // spectrum wraps from the highest forward to the highest reverse frequency).
         let mut ratio = [0.0f32; FRAME];
-        for k in 0..FRAME {
-            ratio[k] = power[k] / (self.background[k] + f32::MIN_POSITIVE);
+        for ((r, p), b) in ratio
+            .iter_mut()
+            .zip(power.iter())
+            .zip(self.background.iter())
+        {
+            *r = p / (b + f32::MIN_POSITIVE);
         }
         self.smooth.rotate_left(1);
-        let newest = &mut self.smooth[2];
-        for k in 0..FRAME {
+        for (k, n) in self.smooth[2].iter_mut().enumerate() {
             let l = ratio[(k + FRAME - 1) % FRAME];
             let r = ratio[(k + 1) % FRAME];
-            newest[k] = (l + ratio[k] + r) * (1.0 / 3.0);
+            *n = (l + ratio[k] + r) * (1.0 / 3.0);
         }
         let mut cell = [0.0f32; FRAME];
-        for k in 0..FRAME {
-            cell[k] = (self.smooth[0][k] + self.smooth[1][k] + self.smooth[2][k]) * (1.0 / 3.0);
+        let [s0, s1, s2] = &self.smooth;
+        for (((c, a), b), d) in cell.iter_mut().zip(s0).zip(s1).zip(s2) {
+            *c = (a + b + d) * (1.0 / 3.0);
         }
 
         // Strongest cell per direction, outside the wall filter's band.
@@ -408,15 +430,51 @@ impl Analysis {
             }
         }
 
-        // Learn the background only from frames without an event, so that emboli do not
-        // raise their own threshold; cap each cell's pull against speckle peaks.
-        if self.acc.is_none() && !on {
-            for (b, p) in self.background.iter_mut().zip(power.iter()) {
-                let capped = p.min(4.0 * *b);
-                *b += self.bg_alpha * (capped - *b);
+        // Past the longest embolus (< 300 ms, consensus) an event is interference or a change
+        // of the blood signal itself: the background learns it again.
+        let max_frames = (MAX_EMBOLUS_S * self.clock.rate_hz() as f32 / HOP as f32) as u64;
+        if let Some(acc) = self.acc.as_ref().filter(|a| f - a.start_frame < max_frames) {
+            for d in 0..=2 * TRACK_BINS {
+                self.segment_dirty[(acc.peak_bin + FRAME + d - TRACK_BINS) % FRAME] = true;
             }
-            self.update_blood_mean();
         }
+    }
+
+    /// Adds a frame to the current segment; at the segment's end, keeps its mean (unless an
+    /// event was open: emboli must not raise their own threshold) and renews the envelope.
+    fn learn(&mut self, power: &[f32; FRAME]) {
+        for (s, p) in self.segment_sum.iter_mut().zip(power.iter()) {
+            *s += p;
+        }
+        self.segment_frames += 1;
+        if self.segment_frames < self.frames_per_segment {
+            return;
+        }
+        let scale = 1.0 / self.segment_frames as f32;
+        // The new mean replaces the oldest segment, but near an event that bin keeps its old
+        // value: an embolus must not raise its own threshold.
+        let slot = &mut self.segments[self.segments_next];
+        for ((m, s), dirty) in slot
+            .iter_mut()
+            .zip(self.segment_sum.iter())
+            .zip(self.segment_dirty.iter())
+        {
+            if !dirty {
+                *m = s * scale;
+            }
+        }
+        self.segments_next = (self.segments_next + 1) % SEGMENTS;
+        self.segments_len = (self.segments_len + 1).min(SEGMENTS);
+        self.background = [0.0; FRAME];
+        for seg in &self.segments[..self.segments_len] {
+            for (b, m) in self.background.iter_mut().zip(seg.iter()) {
+                *b = b.max(*m);
+            }
+        }
+        self.update_blood_mean();
+        self.segment_sum = [0.0; FRAME];
+        self.segment_frames = 0;
+        self.segment_dirty = [false; FRAME];
     }
 
     fn update_blood_mean(&mut self) {

@@ -206,7 +206,7 @@ pub fn write_labels(path: &Path, labels: &[Label]) -> Result<(), Error> {
                     .map(|d| if d { "1" } else { "0" })
                     .unwrap_or(""),
                 csv_word(l.kind.as_deref()),
-                opt(l.velocity_m_s, 4),
+                opt(l.velocity_m_s, 6),
             )?;
         }
         Ok(())

@@ -1,0 +1,187 @@
+//! What to simulate: durations, sample rates, sensors and event rates.
+
+use crate::io::SampleFormat;
+
+/// Mean number of events of each kind per minute of recording (Poisson arrivals).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EventRates {
+    /// Air: microbubbles, 10–100 µm.
+    pub micro: f64,
+    /// Air: single bubbles, 100 µm up to about half the tube diameter.
+    pub bubble: f64,
+    /// Air: a slug filling the lumen (0.05–20 mL).
+    pub slug: f64,
+    /// Air: a shower of 5–40 bubbles within a second.
+    pub shower: f64,
+    /// Solid emboli.
+    pub clot: f64,
+    /// Artifact: probe or tube knock.
+    pub knock: f64,
+    /// Artifact: electrosurgery interference on the ultrasound.
+    pub diathermy: f64,
+    /// Artifact: loss of acoustic coupling.
+    pub coupling_loss: f64,
+    /// Artifact: a speckle peak of the blood signal.
+    pub speckle: f64,
+    /// Artifact: a haematocrit step, ramp or saline flush.
+    pub hct_change: f64,
+    /// Artifact: a lamp switched on near the optical clamp.
+    pub ambient: f64,
+    /// Artifact: the tube reseated in the optical clamp.
+    pub reseat: f64,
+}
+
+impl EventRates {
+    /// No events at all: blood, noise and the slow optical effects only.
+    pub const NONE: EventRates = EventRates {
+        micro: 0.0,
+        bubble: 0.0,
+        slug: 0.0,
+        shower: 0.0,
+        clot: 0.0,
+        knock: 0.0,
+        diathermy: 0.0,
+        coupling_loss: 0.0,
+        speckle: 0.0,
+        hct_change: 0.0,
+        ambient: 0.0,
+        reseat: 0.0,
+    };
+
+    /// Emboli (air and clots) per minute.
+    pub fn emboli_per_min(&self) -> f64 {
+        self.micro + self.bubble + self.slug + self.shower + self.clot
+    }
+}
+
+/// Which sensors each recording has.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SensorMix {
+    /// Drawn per recording: ultrasound only with probability `ultrasound_only`, optical only
+    /// with `optical_only`, both otherwise.
+    Random {
+        /// Probability of an ultrasound-only recording.
+        ultrasound_only: f64,
+        /// Probability of an optical-only recording.
+        optical_only: f64,
+    },
+    /// By recording index: 0 both, 1 ultrasound only, 2 optical only, 3 both, then repeating
+    /// every 4; so that a small set is sure to hold both single-sensor cases.
+    Cycle,
+}
+
+/// The simulation settings of a data set. Every recording draws its own line, sensors and
+/// events from these.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimOptions {
+    /// Length of each recording.
+    pub duration_s: f64,
+    /// Ultrasound I/Q sample rates, one drawn per recording.
+    pub ultrasound_rates_hz: Vec<u32>,
+    /// Optical sample rates, one drawn per recording.
+    pub optical_rates_hz: Vec<u32>,
+    /// Which sensors each recording has.
+    pub sensors: SensorMix,
+    /// Event rates.
+    pub rates: EventRates,
+    /// Sample encoding of the WAVs written.
+    pub format: SampleFormat,
+    /// Whether the roller pump pulses the flow (off: steady flow, for tests of the Doppler
+    /// spectrum against 2·f0·v·cosθ/c).
+    pub pulsatile: bool,
+}
+
+/// Longest recording simulated: the whole recording is held in memory while it is generated,
+/// about 25 bytes per ultrasound sample, so 30 min at 20 kHz is about 0.9 GB.
+pub const MAX_DURATION_S: f64 = 1800.0;
+
+/// Named settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// A realistic mix: a few emboli and artifacts per minute, all rates, mostly both sensors.
+    Realistic,
+    /// An embolus every ~4 s and many artifacts: small demo and test sets.
+    Dense,
+    /// [`Preset::Dense`] at the lowest rates (8 kHz ultrasound, 500 Hz optical) with the
+    /// sensors cycling by index: the committed regression set.
+    Regression,
+}
+
+impl Preset {
+    /// Parses `realistic`, `dense` or `regression`.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "realistic" => Some(Preset::Realistic),
+            "dense" => Some(Preset::Dense),
+            "regression" => Some(Preset::Regression),
+            _ => None,
+        }
+    }
+
+    /// The options of this preset for recordings of `duration_s`.
+    pub fn options(self, duration_s: f64) -> SimOptions {
+        match self {
+            Preset::Realistic => SimOptions::realistic(duration_s),
+            Preset::Dense => SimOptions::dense(duration_s),
+            Preset::Regression => SimOptions {
+                ultrasound_rates_hz: vec![8_000],
+                optical_rates_hz: vec![500],
+                sensors: SensorMix::Cycle,
+                ..SimOptions::dense(duration_s)
+            },
+        }
+    }
+}
+
+impl SimOptions {
+    /// The default realistic mix: about 3 emboli and 3 artifacts per minute.
+    pub fn realistic(duration_s: f64) -> Self {
+        SimOptions {
+            duration_s,
+            // recordings.md: "typically ultrasound 8–20 kHz, optical 0.5–2 kHz".
+            ultrasound_rates_hz: vec![8_000, 10_000, 12_000, 16_000, 20_000],
+            optical_rates_hz: vec![500, 1_000, 2_000],
+            sensors: SensorMix::Random {
+                ultrasound_only: 0.1,
+                optical_only: 0.1,
+            },
+            rates: EventRates {
+                micro: 1.0,
+                bubble: 0.8,
+                slug: 0.1,
+                shower: 0.2,
+                clot: 0.8,
+                knock: 0.8,
+                diathermy: 0.2,
+                coupling_loss: 0.1,
+                speckle: 1.0,
+                hct_change: 0.3,
+                ambient: 0.1,
+                reseat: 0.1,
+            },
+            format: SampleFormat::Int16,
+            pulsatile: true,
+        }
+    }
+
+    /// Dense: about 15 emboli per minute (one every ~4 s) and as many artifacts.
+    pub fn dense(duration_s: f64) -> Self {
+        SimOptions {
+            rates: EventRates {
+                micro: 3.0,
+                bubble: 4.0,
+                slug: 1.0,
+                shower: 1.5,
+                clot: 4.5,
+                knock: 3.0,
+                diathermy: 1.0,
+                coupling_loss: 1.0,
+                speckle: 4.0,
+                hct_change: 1.5,
+                ambient: 1.0,
+                reseat: 1.0,
+            },
+            ..SimOptions::realistic(duration_s)
+        }
+    }
+}
