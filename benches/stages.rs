@@ -241,10 +241,10 @@ fn detector(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(samples));
     g.bench_function("us_plus_optical_in_memory", |b| {
-        b.iter(|| support::detect_in_memory(black_box(&t.iq), black_box(&t.optical)))
+        b.iter(|| support::detect_in_memory(black_box(&t.iq), black_box(&t.optical), t.line))
     });
     g.bench_function("us_only_in_memory", |b| {
-        b.iter(|| support::detect_in_memory(black_box(&t.iq), &[]))
+        b.iter(|| support::detect_in_memory(black_box(&t.iq), &[], t.line))
     });
     let options = RunOptions::default();
     g.bench_function("us_plus_optical_from_wav", |b| {

@@ -24,6 +24,7 @@ use clotair::dsp::stft::Stft;
 use clotair::dsp::window::Window;
 use clotair::event::Event;
 use clotair::io::WavStream;
+use clotair::line::LineGeometry;
 use clotair::run::{detect_recording, RunOptions};
 use support::{best_of, US_RATE_HZ};
 
@@ -32,6 +33,8 @@ const NCH: usize = 8;
 const MEDIAN_FRAMES: usize = 256;
 /// Input taken per step by the streaming rows, as the C pipeline does.
 const CHUNK: usize = 4096;
+/// Length of the simulated recording of the whole-detector rows, s.
+const DETECTOR_S: u32 = 600;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -123,7 +126,7 @@ fn main() {
     // The whole ultrasound detector (faults, wall filter, STFT, per-bin background, 3x3 cell
     // ratios, hysteresis, features, classifier): more work than the baselines' front end.
     let mut events = 0usize;
-    let (cpu, _) = best_of(reps, || events = support::detect_in_memory(&iq, &[]));
+    let (cpu, _) = best_of(reps, || events = support::detect_in_memory(&iq, &[], LineGeometry::default()));
     put(
         "pipeline_samples_per_s",
         n as f64 / cpu,
@@ -141,20 +144,21 @@ fn main() {
         &format!("the same, reading the trace file in chunks ({events} events)"),
     );
 
-    // The whole detector with both sensors: the I/Q trace plus a seeded 1 kHz 2-channel
-    // optical stream, from WAV files (reading included) and in memory; then two recordings at
-    // once on two threads (batch mode), wall time.
-    let trace = support::trace_with_optical(&work, "rust_trace", iq);
+    // The whole detector with both sensors on a simulated recording (the benches' one, 10 min,
+    // I/Q 16 kHz + optical 1 kHz x 2, 16-bit WAVs): in memory, from the WAVs (reading
+    // included), then two recordings at once on two threads (batch mode), wall time.
+    let trace = support::bench_trace(DETECTOR_S);
+    let seconds = trace.duration_s();
     let (cpu, _) = best_of(reps, || {
-        events = support::detect_in_memory(&trace.iq, &trace.optical)
+        events = support::detect_in_memory(&trace.iq, &trace.optical, trace.line)
     });
     put(
         "detector_x_real_time",
         seconds / cpu,
-        &format!("whole detector, I/Q 16 kHz + optical 1 kHz x2, in memory ({events} events)"),
+        &format!("whole detector, simulated I/Q 16 kHz + optical 1 kHz x2, in memory ({events} events)"),
     );
     let options = RunOptions::default();
-    let (cpu, _) = best_of(reps, || {
+    let (cpu, wall1) = best_of(reps, || {
         events = detect_recording(&trace.recording, &options)
             .expect("detect")
             .events
@@ -165,9 +169,6 @@ fn main() {
         seconds / cpu,
         &format!("the same from the WAVs, reading included ({events} events)"),
     );
-    let (_, wall1) = best_of(reps, || {
-        let _ = detect_recording(&trace.recording, &options).expect("detect");
-    });
     let (_, wall2) = best_of(reps, || {
         std::thread::scope(|s| {
             for _ in 0..2 {
@@ -178,20 +179,18 @@ fn main() {
     put(
         "detector_read_1thread_wall_x_real_time",
         seconds / wall1,
-        "one recording, one thread, wall time",
+        "the same, wall time",
     );
     put(
         "detector_read_2threads_wall_x_real_time",
         2.0 * seconds / wall2,
         "two recordings on two threads at once (batch), wall time",
     );
+    out.insert("detector_recording".into(), trace.recording.base.display().to_string().into());
 
     out.insert("reps".into(), reps.into());
     out.insert("trace".into(), trace_path.display().to_string().into());
-    out.insert(
-        "native".into(),
-        cfg!(target_feature = "avx2").into(),
-    );
+    out.insert("target_avx2".into(), cfg!(target_feature = "avx2").into());
     let json = serde_json::to_string_pretty(&serde_json::Value::Object(out)).expect("json");
     let path = work.join("rust.json");
     std::fs::write(&path, json + "\n").expect("write rust.json");
@@ -284,7 +283,7 @@ fn front_end_real(hp: &clotair::dsp::biquad::Sos, x: &[f32], threshold_db: f32) 
 /// The ultrasound detector fed from the raw trace file in chunks.
 fn detect_raw_file(path: &Path) -> usize {
     let mut file = std::fs::File::open(path).expect("open trace");
-    let mut detector = Detector::new(&support::config(true, false)).expect("config");
+    let mut detector = Detector::new(&support::config(true, false, LineGeometry::default())).expect("config");
     let mut events = 0usize;
     let mut emit = |_: &Event| events += 1;
     let mut bytes = vec![0u8; CHUNK * 8];
@@ -320,7 +319,7 @@ fn detect_wav(path: &Path) -> usize {
     let mut stream = WavStream::open(path).expect("open WAV");
     let rate = stream.info().sample_rate_hz;
     let channels = usize::from(stream.info().channels);
-    let mut config = support::config(true, false);
+    let mut config = support::config(true, false, LineGeometry::default());
     config.ultrasound_rate_hz = Some(rate);
     let mut detector = Detector::new(&config).expect("config");
     let mut events = 0usize;

@@ -19,7 +19,7 @@ fn main() {
     let c0 = support::cpu_time_s();
     let mut events = 0;
     for _ in 0..repeats {
-        events = support::detect_in_memory(iq, opt);
+        events = support::detect_in_memory(iq, opt, t.line);
     }
     let cpu = (support::cpu_time_s() - c0) / repeats as f64;
     println!(
