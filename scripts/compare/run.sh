@@ -72,6 +72,29 @@ step "scipy sosfilt and STFT"
 step "scipy pipeline"
 "${py_timed[@]}" scipy_pipeline.py "$results" "$work" "$reps"
 
+step "clotair (Rust): the same work on the same trace, examples/compare_rust.rs"
+# Built with -C target-cpu=native like the C (-march=native), in its own target dir so the
+# usual build is untouched; RUST_NATIVE=0 times the portable build instead. NO_RUST=1 skips.
+rust_json="$work/rust.json"
+if [ "${NO_RUST:-0}" = 1 ]; then
+    echo "skipped (NO_RUST=1)"
+elif command -v cargo >/dev/null 2>&1; then
+    root="$(cd "$here/../.." && pwd)"
+    rm -f "$rust_json"
+    if [ "${RUST_NATIVE:-1}" = 1 ]; then
+        rust_target="$root/target/native"
+        rust_flags="${RUSTFLAGS:-} -C target-cpu=native"
+    else
+        rust_target="${CARGO_TARGET_DIR:-$root/target}"
+        rust_flags="${RUSTFLAGS:-}"
+    fi
+    (cd "$root" && RUSTFLAGS="$rust_flags" CARGO_TARGET_DIR="$rust_target" \
+        cargo build --release --quiet --example compare_rust)
+    THRESHOLD_DB="$threshold_db" "$rust_target/release/examples/compare_rust" "$work" "$trace" "$reps"
+else
+    echo "cargo not found: clotair ratios n/a (https://rustup.rs)"
+fi
+
 step "checking the C against scipy and numpy"
 verify_status=0
 "$py" verify.py "$work" || verify_status=$?
