@@ -44,6 +44,9 @@ pub struct Outcome {
 pub struct RunOptions {
     /// Thresholds and limits; the rates, channels and geometry are taken from the recording.
     pub base: Option<DetectorConfig>,
+    /// Signal time read per step from each sensor; [`CHUNK_S`] when `None`. The events do
+    /// not depend on it (tested): it trades memory for calls.
+    pub chunk_s: Option<f64>,
 }
 
 /// Streams one recording through the detector.
@@ -74,9 +77,10 @@ pub fn detect_recording(rec: &Recording, options: &RunOptions) -> Result<Outcome
         duration_s = duration_s.max(info.frames as f64 / info.sample_rate_hz as f64);
     }
 
+    let chunk_s = options.chunk_s.unwrap_or(CHUNK_S);
     let chunk = |s: &WavStream| {
         let info = s.info();
-        ((CHUNK_S * info.sample_rate_hz as f64).ceil() as usize).max(1) * info.channels as usize
+        ((chunk_s * info.sample_rate_hz as f64).ceil() as usize).max(1) * info.channels as usize
     };
     let mut us_buf = vec![0.0f32; us.as_ref().map_or(0, chunk)];
     let mut opt_buf = vec![0.0f32; opt.as_ref().map_or(0, chunk)];

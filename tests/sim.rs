@@ -220,6 +220,9 @@ fn every_embolus_is_shorter_than_300_ms_and_labels_are_consistent() {
                         );
                     }
                     assert_eq!(l.class == Class::Clot, kind == "clot");
+                    if let (Class::Clot, Some(ebr)) = (l.class, l.ebr_db) {
+                        assert!(ebr <= 30.0, "clot EBR {ebr} dB above the 3–30 dB range");
+                    }
                 }
                 _ => assert!([
                     "knock",
@@ -268,9 +271,36 @@ fn wavs_have_the_drawn_rates_and_the_full_length() {
             let info = WavStream::open(p).unwrap().info();
             assert!([500, 1000, 2000].contains(&info.sample_rate_hz));
             assert_eq!(info.frames, 40 * u64::from(info.sample_rate_hz));
+            // Transmission: light through, never negative beyond the sensor noise.
+            let x = WavStream::open(p).unwrap().read_to_end().unwrap();
+            let min = x.iter().copied().fold(f32::INFINITY, f32::min);
+            assert!(min > -0.01, "{}: optical reading down to {min}", rec.name);
         }
         let flow = json["flow_ml_min"].as_f64().unwrap();
         let truth = sim["flow_ml_min_true"].as_f64().unwrap();
         assert!((flow / truth - 1.0).abs() <= 0.1 + 1e-6);
     }
+}
+
+#[test]
+fn speckle_has_the_asked_length_and_power_for_any_length() {
+    use rand::SeedableRng;
+    for fs in [8000.0, 10_000.0, 12_000.0, 16_000.0, 20_000.0] {
+        for n in [1usize, 7, 255, 256, 257, 1000, 12_345] {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n as u64);
+            let x = clotair::sim::blood_speckle(&mut rng, fs, n, 1e-3, |_| 1500.0);
+            assert_eq!(x.len(), n);
+            if n >= 10_000 {
+                let p: f64 = x.iter().map(|c| f64::from(c.norm_sqr())).sum::<f64>() / n as f64;
+                assert!((p / 1e-3 - 1.0).abs() < 0.1, "fs {fs}: power {p}");
+            }
+        }
+    }
+    // Odd durations too, end to end.
+    let rec = clotair::sim::simulate_recording(&Preset::Dense.options(3.0007), 1, 0);
+    let us = rec.ultrasound.unwrap();
+    assert_eq!(
+        us.len(),
+        2 * (3.0007 * f64::from(rec.line.ultrasound_hz.unwrap())).round() as usize
+    );
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::run::RunOptions;
 use crate::sim::{simulate_dataset, Preset};
 
 use super::detect::report_failures;
@@ -46,7 +47,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
         }
     }
     println!("evaluating the detector on it");
-    let evaluation = evaluate(&data, Some(&results), false);
+    let evaluation = evaluate(&data, Some(&results), false, &RunOptions::default());
     print!("{}", evaluation.report.table());
     println!("events and eval.json in {}", results.display());
     report_failures(&evaluation.failures)

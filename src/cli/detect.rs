@@ -25,6 +25,47 @@ pub struct DetectArgs {
     /// No progress bar and no summary.
     #[arg(long)]
     pub quiet: bool,
+    /// Detector thresholds.
+    #[command(flatten)]
+    pub tuning: Tuning,
+}
+
+/// Detector thresholds that can be changed from the command line (defaults: the tuned ones).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct Tuning {
+    /// Ultrasound: cell-to-background ratio that opens an event, dB.
+    #[arg(long)]
+    pub us_on_db: Option<f32>,
+    /// Ultrasound: ratio below which an event closes, dB.
+    #[arg(long)]
+    pub us_off_db: Option<f32>,
+    /// Optical: change that opens an event, in noise standard deviations.
+    #[arg(long)]
+    pub opt_on_sigma: Option<f32>,
+    /// Classify with the physical rules instead of the trained tree.
+    #[arg(long)]
+    pub rules: bool,
+}
+
+impl Tuning {
+    /// The run options these settings give.
+    pub fn options(&self) -> RunOptions {
+        let mut c = crate::detect::DetectorConfig::default();
+        if let Some(x) = self.us_on_db {
+            c.ultrasound.on_db = x;
+        }
+        if let Some(x) = self.us_off_db {
+            c.ultrasound.off_db = x;
+        }
+        if let Some(x) = self.opt_on_sigma {
+            c.optical.on_sigma = x;
+        }
+        c.rules_only = self.rules;
+        RunOptions {
+            base: Some(c),
+            chunk_s: None,
+        }
+    }
 }
 
 /// Finds the recordings behind every input; inputs that hold none are failures, reported.
@@ -101,7 +142,7 @@ pub fn run(args: DetectArgs) -> ExitCode {
     }
     let (recordings, mut failures) = discover_all(&args.inputs);
     let started = Instant::now();
-    let results = run_with_progress(&recordings, &RunOptions::default(), args.quiet);
+    let results = run_with_progress(&recordings, &args.tuning.options(), args.quiet);
     let mut signal_s = 0.0;
     let mut ok = 0usize;
     let mut counts = [0usize; 4];

@@ -7,7 +7,9 @@ use crate::eval::{score, Detection, Report, Scored};
 use crate::io;
 use crate::run::{Outcome, RunOptions};
 
-use super::detect::{discover_all, report_failures, run_with_progress, set_threads, write_outcome};
+use super::detect::{
+    discover_all, report_failures, run_with_progress, set_threads, write_outcome, Tuning,
+};
 
 /// Arguments of `eval`.
 #[derive(clap::Args, Debug)]
@@ -23,6 +25,9 @@ pub struct EvalArgs {
     /// Print only the table.
     #[arg(long)]
     pub quiet: bool,
+    /// Detector thresholds.
+    #[command(flatten)]
+    pub tuning: Tuning,
 }
 
 /// The parameters the 1998 consensus asks every report to state (Ringelstein et al.).
@@ -90,7 +95,12 @@ pub struct Evaluation {
 }
 
 /// Detects and scores `dataset`; writes the events and `eval.json` into `out`.
-pub fn evaluate(dataset: &Path, out: Option<&Path>, quiet: bool) -> Evaluation {
+pub fn evaluate(
+    dataset: &Path,
+    out: Option<&Path>,
+    quiet: bool,
+    options: &RunOptions,
+) -> Evaluation {
     let (recordings, mut failures) = discover_all(&[dataset.to_path_buf()]);
     if let Some(out) = out {
         if let Err(e) = std::fs::create_dir_all(out) {
@@ -98,7 +108,7 @@ pub fn evaluate(dataset: &Path, out: Option<&Path>, quiet: bool) -> Evaluation {
         }
     }
     let mut outcomes = Vec::new();
-    for r in run_with_progress(&recordings, &RunOptions::default(), quiet) {
+    for r in run_with_progress(&recordings, options, quiet) {
         match r {
             Ok(o) => {
                 if let Some(out) = out {
@@ -134,7 +144,12 @@ pub fn evaluate(dataset: &Path, out: Option<&Path>, quiet: bool) -> Evaluation {
 /// Runs `eval`.
 pub fn run(args: EvalArgs) -> ExitCode {
     set_threads(args.threads);
-    let evaluation = evaluate(&args.dataset, args.out.as_deref(), args.quiet);
+    let evaluation = evaluate(
+        &args.dataset,
+        args.out.as_deref(),
+        args.quiet,
+        &args.tuning.options(),
+    );
     print!("{}", evaluation.report.table());
     if let Some(out) = &args.out {
         println!("report: {}", out.join("eval.json").display());

@@ -4,12 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::detect::DetectorConfig;
 use crate::io;
-use crate::run::RunOptions;
 use crate::train::{fit, render, rows, TrainOptions};
 
-use super::detect::{discover_all, report_failures, run_with_progress, set_threads};
+use super::detect::{discover_all, report_failures, run_with_progress, set_threads, Tuning};
 
 /// Arguments of `train`.
 #[derive(clap::Args, Debug)]
@@ -28,18 +26,19 @@ pub struct TrainArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Detector thresholds (the rules classify during training whatever `--rules` says).
+    #[command(flatten)]
+    pub tuning: Tuning,
 }
 
 /// Runs `train`.
 pub fn run(args: TrainArgs) -> ExitCode {
     set_threads(args.threads);
     let (recordings, mut failures) = discover_all(std::slice::from_ref(&args.dataset));
-    let options = RunOptions {
-        base: Some(DetectorConfig {
-            rules_only: true,
-            ..DetectorConfig::default()
-        }),
-    };
+    let mut options = args.tuning.options();
+    if let Some(c) = options.base.as_mut() {
+        c.rules_only = true;
+    }
     let mut all = Vec::new();
     for result in run_with_progress(&recordings, &options, false) {
         match result {

@@ -156,6 +156,9 @@ struct Analysis {
     /// Bins near an open event during the current segment: not learnt, so that an embolus
     /// does not raise its own threshold.
     segment_dirty: [bool; FRAME],
+    /// Consecutive segments each bin has been kept from learning.
+    dirty_segments: [u8; FRAME],
+    max_dirty_segments: u8,
     /// Means of the last segments without an event.
     segments: [[f32; FRAME]; SEGMENTS],
     segments_len: usize,
@@ -211,6 +214,8 @@ impl UltrasoundPath {
                 segment_frames: 0,
                 frames_per_segment: ((SEGMENT_S * frame_rate) as u32).max(1),
                 segment_dirty: [false; FRAME],
+                dirty_segments: [0; FRAME],
+                max_dirty_segments: libm::ceilf(MAX_EMBOLUS_S / SEGMENT_S) as u8,
                 segments: [[0.0; FRAME]; SEGMENTS],
                 segments_len: 0,
                 segments_next: 0,
@@ -309,9 +314,11 @@ impl Analysis {
         }
         self.smooth.rotate_left(1);
         for (k, n) in self.smooth[2].iter_mut().enumerate() {
+            // The better of the two bin pairs around k: a tone's energy falls in one or two
+            // bins (Hann main lobe), so a pair dilutes it less than a triple would.
             let l = ratio[(k + FRAME - 1) % FRAME];
             let r = ratio[(k + 1) % FRAME];
-            *n = (l + ratio[k] + r) * (1.0 / 3.0);
+            *n = (ratio[k] + l.max(r)) * 0.5;
         }
         let mut cell = [0.0f32; FRAME];
         let [s0, s1, s2] = &self.smooth;
@@ -340,11 +347,11 @@ impl Analysis {
                 rev_bin = k;
             }
         }
-        let (peak, peak_bin) = if fwd >= rev {
-            (fwd, fwd_bin)
-        } else {
-            (rev, rev_bin)
-        };
+        // Emboli travel with the flow: only the forward direction opens an event. The
+        // reverse side is measured for the features (knocks and interference are
+        // bidirectional) but a reverse-only disturbance neither opens an event nor masks one.
+        let _ = rev_bin;
+        let (peak, peak_bin) = (fwd, fwd_bin);
         let peak_db = db(peak);
         let on = peak_db > self.th.on_db;
         // An open event continues while the cells near its own Doppler frequency stay up:
@@ -443,8 +450,11 @@ impl Analysis {
     /// Adds a frame to the current segment; at the segment's end, keeps its mean (unless an
     /// event was open: emboli must not raise their own threshold) and renews the envelope.
     fn learn(&mut self, power: &[f32; FRAME]) {
-        for (s, p) in self.segment_sum.iter_mut().zip(power.iter()) {
-            *s += p;
+        // Learn the power smoothed over 3 bins: its segment means fluctuate less, so their
+        // envelope sits closer to the blood's true level.
+        for (k, s) in self.segment_sum.iter_mut().enumerate() {
+            *s +=
+                (power[(k + FRAME - 1) % FRAME] + power[k] + power[(k + 1) % FRAME]) * (1.0 / 3.0);
         }
         self.segment_frames += 1;
         if self.segment_frames < self.frames_per_segment {
@@ -453,13 +463,17 @@ impl Analysis {
         let scale = 1.0 / self.segment_frames as f32;
         // The new mean replaces the oldest segment, but near an event that bin keeps its old
         // value: an embolus must not raise its own threshold.
+        // A bin kept from learning for longer than an embolus lasts is not hiding an
+        // embolus but interference (diathermy bursts re-open events over and over): it learns.
         let slot = &mut self.segments[self.segments_next];
-        for ((m, s), dirty) in slot
+        for (((m, s), dirty), run) in slot
             .iter_mut()
             .zip(self.segment_sum.iter())
             .zip(self.segment_dirty.iter())
+            .zip(self.dirty_segments.iter_mut())
         {
-            if !dirty {
+            *run = if *dirty { run.saturating_add(1) } else { 0 };
+            if !dirty || *run > self.max_dirty_segments {
                 *m = s * scale;
             }
         }

@@ -34,3 +34,8 @@ pub use plan::{
 pub use pump::Pump;
 pub use recording::{recording_name, simulate_recording, SimRecording};
 pub use speckle::blood_speckle;
+
+/// FFT length the plot uses for a sample rate: the simulator's speckle frame (~32 ms).
+pub fn frame_len_for_plot(sample_rate_hz: f64) -> usize {
+    speckle::frame_len(sample_rate_hz)
+}

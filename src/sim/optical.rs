@@ -88,14 +88,16 @@ pub fn render(line: &LineTruth, plan: &Plan, rng: &mut ChaCha8Rng) -> Vec<f32> {
                     let x = (tau - 0.5) * (len_mm + b);
                     let mut shape = overlap(x, len_mm, b);
                     if lumpy > 0.0 {
+                        // Lumps thin the clot here and there; never denser than solid.
                         let g: f64 = lumps
                             .iter()
                             .map(|(k, ph)| (TAU * k * tau + ph).sin())
                             .sum::<f64>()
                             / 2.0;
-                        shape *= (1.0 + lumpy * g).max(0.0);
+                        shape *= (1.0 + lumpy * (g - 1.0) / 2.0).clamp(0.0, 1.0);
                     }
-                    let mut f = 1.0 + delta * shape;
+                    // Some light always leaks round or through: a clot cannot make it negative.
+                    let mut f = (1.0 + delta * shape).max(0.02);
                     if dip > 0.0 {
                         let w = b.max(0.3 * d) / 2.0;
                         let bump = (-((x - len_mm / 2.0) / w).powi(2)).exp()

@@ -586,6 +586,8 @@ impl Plan {
                 let ebr = 3.0
                     + 27.0 * (d_um / 50.0).ln() / (3000.0f64 / 50.0).ln()
                     + rng.random_range(-3.0..3.0);
+                // Never above the 30 dB top of the clot range; below 3 dB a clot is invisible.
+                let ebr = ebr.min(30.0);
                 // Scattering removes light nearly independently of wavelength (colour ratio
                 // 0.95–1.15, unlike Hct's k_red/k_ir).
                 let removed = 1.0 - (-rng.random_range(1.0..4.0) * path_mm).exp();

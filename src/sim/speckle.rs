@@ -42,11 +42,10 @@ pub fn blood_speckle(
         .map(|i| (std::f64::consts::PI * (i as f64 + 0.5) / frame as f64).sin() as f32)
         .collect();
     let df = sample_rate_hz / frame as f64;
+    let mut out = vec![Complex32::default(); (n.div_ceil(hop) + 2) * hop + frame];
+    let mut buf = vec![Complex32::default(); frame];
     // Frames start half a frame before t = 0 so that every output sample has two.
     let frames = n.div_ceil(hop) + 1;
-    // The last frame starts at (frames − 1)·hop and is a whole frame long.
-    let mut out = vec![Complex32::default(); (frames - 1) * hop + frame];
-    let mut buf = vec![Complex32::default(); frame];
     for m in 0..frames {
         let centre_s = (m as f64 * hop as f64) / sample_rate_hz;
         let top = band_top_hz(centre_s).clamp(0.0, sample_rate_hz * 0.5 - df);
