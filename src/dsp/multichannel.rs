@@ -94,18 +94,24 @@ impl<const C: usize> SosStateMulti<C> {
     /// # Panics
     /// If `x.len() != y.len()`.
     pub fn block(&mut self, sos: &Sos, x: &[[f32; C]], y: &mut [[f32; C]]) {
-        y.copy_from_slice(x);
-        self.inplace(sos, y);
+        assert_eq!(x.len(), y.len(), "input and output lengths differ");
+        self.dispatch(sos, x.iter().copied().zip(y.iter_mut()));
     }
 
     /// Filters frames `xy` in place.
     pub fn inplace(&mut self, sos: &Sos, xy: &mut [[f32; C]]) {
         // Dispatch on the section count so that the section loop is fully unrolled and every
         // state word lives in a register for the whole block.
-        self.dispatch(sos, xy.iter_mut());
+        self.dispatch(sos, xy.iter_mut().map(|v| (*v, v)));
     }
 
-    fn dispatch<'a>(&mut self, sos: &Sos, frames: impl Iterator<Item = &'a mut [f32; C]>) {
+    /// Runs the cascade over `(input frame, where its output goes)` pairs: out of place
+    /// without a copy first (a copy of 8 channels is as much memory traffic as the filter).
+    fn dispatch<'a>(
+        &mut self,
+        sos: &Sos,
+        frames: impl Iterator<Item = ([f32; C], &'a mut [f32; C])>,
+    ) {
         match sos.sections().len() {
             0 => {}
             1 => self.run::<1>(sos, frames),
@@ -125,16 +131,18 @@ impl<const C: usize> SosStateMulti<C> {
     fn run<'a, const K: usize>(
         &mut self,
         sos: &Sos,
-        frames: impl Iterator<Item = &'a mut [f32; C]>,
+        frames: impl Iterator<Item = ([f32; C], &'a mut [f32; C])>,
     ) {
         let mut coef = [Biquad::IDENTITY; K];
         coef.copy_from_slice(&sos.sections()[..K]);
         let mut st = [[[0.0f32; C]; 2]; K];
         st.copy_from_slice(&self.s[..K]);
-        for v in frames {
+        for (x, out) in frames {
+            let mut v = x;
             for k in 0..K {
-                section(&coef[k], &mut st[k], v);
+                section(&coef[k], &mut st[k], &mut v);
             }
+            *out = v;
         }
         self.s[..K].copy_from_slice(&st);
     }
@@ -144,8 +152,19 @@ impl<const C: usize> SosStateMulti<C> {
     /// # Panics
     /// If `x.len() != y.len()` or the length is not a multiple of `C`.
     pub fn block_interleaved(&mut self, sos: &Sos, x: &[f32], y: &mut [f32]) {
-        y.copy_from_slice(x);
-        self.inplace_interleaved(sos, y);
+        assert_eq!(x.len(), y.len(), "input and output lengths differ");
+        assert!(
+            C > 0 && x.len() % C == 0,
+            "interleaved samples come in whole frames of C channels"
+        );
+        let frames = x
+            .chunks_exact(C)
+            .map(|f| <[f32; C]>::try_from(f).expect("chunks of C"))
+            .zip(
+                y.chunks_exact_mut(C)
+                    .map(|f| <&mut [f32; C]>::try_from(f).expect("chunks of C")),
+            );
+        self.dispatch(sos, frames);
     }
 
     /// Filters `C` interleaved channels in place.
@@ -161,7 +180,8 @@ impl<const C: usize> SosStateMulti<C> {
         // check folds away.
         let frames = xy
             .chunks_exact_mut(C)
-            .map(|f| <&mut [f32; C]>::try_from(f).expect("chunks of C"));
+            .map(|f| <&mut [f32; C]>::try_from(f).expect("chunks of C"))
+            .map(|v| (*v, v));
         self.dispatch(sos, frames);
     }
 
