@@ -113,7 +113,8 @@ impl<const C: usize> SosStateMulti<C> {
         frames: impl Iterator<Item = ([f32; C], &'a mut [f32; C])>,
     ) {
         match sos.sections().len() {
-            0 => {}
+            // No section still copies the input to the output.
+            0 => self.run::<0>(sos, frames),
             1 => self.run::<1>(sos, frames),
             2 => self.run::<2>(sos, frames),
             3 => self.run::<3>(sos, frames),
