@@ -52,6 +52,41 @@ def cpu_name():
     return platform.processor()
 
 
+# clotair's own rows (rust.json keys without a baseline of the same work), as x real time.
+RUST_ROWS = [
+    ("frontend_iq_samples_per_s", "clotair front end from its primitives, I/Q (same stages as the C)"),
+    ("pipeline_samples_per_s", "clotair Detector, ultrasound only, in memory"),
+    ("pipeline_read_samples_per_s", "the same, reading the trace file"),
+    ("detector_x_real_time", "whole detector, simulated 16 kHz I/Q + 1 kHz x2 optical, in memory"),
+    ("detector_read_x_real_time", "the same from 16-bit WAVs, reading included"),
+    ("detector_read_1thread_wall_x_real_time", "the same, wall time"),
+    ("detector_read_2threads_wall_x_real_time", "two recordings on two threads (batch), wall time"),
+]
+
+
+def print_rust(rust, baselines):
+    print("\nclotair (rust.json; CPU time unless it says wall)")
+    rows = []
+    for key, what in RUST_ROWS:
+        v = rust.get(key)
+        if v is None:
+            continue
+        x = v if key.endswith("x_real_time") else v / RATE_HZ
+        rows.append((what, f"{x:,.0f}x real time"))
+    one = rust.get("detector_read_1thread_wall_x_real_time")
+    two = rust.get("detector_read_2threads_wall_x_real_time")
+    if one and two:
+        rows.append(("two threads over one (batch speed-up)", f"{two / one:.2f}x"))
+    scipy = baselines.get("scipy_pipeline_read", {}).get("samples_per_s")
+    whole = rust.get("detector_read_x_real_time")
+    if scipy and whole:
+        rows.append(("whole detector incl. reading over the scipy front end incl. reading",
+                     f"{whole * RATE_HZ / scipy:.1f}x"))
+    w = max(len(r[0]) for r in rows) if rows else 0
+    for what, value in rows:
+        print(f"  {what.ljust(w)}  {value:>20}")
+
+
 def main():
     results_path, out_path, rust_path = sys.argv[1:4]
     rows = {}
@@ -110,6 +145,8 @@ def main():
           "samples/s otherwise); above 1 clotair is faster.")
     if not rust:
         print(f"clotair figures: {rust_path} not found, ratios n/a.")
+    else:
+        print_rust(rust, baselines)
     print(f"wrote {out_path}")
 
 

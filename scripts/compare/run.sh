@@ -72,6 +72,33 @@ step "scipy sosfilt and STFT"
 step "scipy pipeline"
 "${py_timed[@]}" scipy_pipeline.py "$results" "$work" "$reps"
 
+step "clotair (Rust): the same work on the same trace, examples/compare_rust.rs"
+# Built for AVX2 + FMA (-C target-cpu=x86-64-v3) where the CPU has them, as the C gets
+# -march=native, in its own target dir so the usual build is untouched. Not target-cpu=native:
+# on this AVX-512 EPYC, LLVM then packs pairs of 8-lane biquad updates into 16-lane registers
+# with shuffles on the recurrence, and SosStateMulti<8> ran at 0.81 G samples/s against 1.72 G
+# with x86-64-v3 (measured, benches/stages.rs). RUST_NATIVE=0 times the portable build instead.
+# NO_RUST=1 skips clotair.
+rust_json="$work/rust.json"
+if [ "${NO_RUST:-0}" = 1 ]; then
+    echo "skipped (NO_RUST=1)"
+elif command -v cargo >/dev/null 2>&1; then
+    root="$(cd "$here/../.." && pwd)"
+    rm -f "$rust_json"
+    if [ "${RUST_NATIVE:-1}" = 1 ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+        rust_target="$root/target/v3"
+        rust_flags="${RUSTFLAGS:-} -C target-cpu=x86-64-v3"
+    else
+        rust_target="${CARGO_TARGET_DIR:-$root/target}"
+        rust_flags="${RUSTFLAGS:-}"
+    fi
+    (cd "$root" && RUSTFLAGS="$rust_flags" CARGO_TARGET_DIR="$rust_target" \
+        cargo build --release --quiet --example compare_rust)
+    THRESHOLD_DB="$threshold_db" "$rust_target/release/examples/compare_rust" "$work" "$trace" "$reps"
+else
+    echo "cargo not found: clotair ratios n/a (https://rustup.rs)"
+fi
+
 step "checking the C against scipy and numpy"
 verify_status=0
 "$py" verify.py "$work" || verify_status=$?

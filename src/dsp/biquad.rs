@@ -208,21 +208,28 @@ impl SosState {
     /// # Panics
     /// If `x.len() != y.len()`.
     pub fn block(&mut self, sos: &Sos, x: &[f32], y: &mut [f32]) {
-        y.copy_from_slice(x);
-        self.inplace(sos, y);
+        assert_eq!(x.len(), y.len(), "input and output lengths differ");
+        let mut local = *self;
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = local.process(sos, v);
+        }
+        *self = local;
     }
 
     /// Filters `xy` in place.
     pub fn inplace(&mut self, sos: &Sos, xy: &mut [f32]) {
-        // Section-major: each section's state stays in registers over the whole block. The
-        // per-sample arithmetic is the same as `process`, hence bit-identical results.
-        for (st, c) in self.s.iter_mut().zip(sos.sections()) {
-            let mut local = *st;
-            for v in xy.iter_mut() {
-                *v = local.process(c, *v);
-            }
-            *st = local;
+        // Sample-major, the state in a local copy. A section's recurrence is latency-bound
+        // (each output waits on the previous one), but section `k` of sample `n + 1` only
+        // waits on section `k` of sample `n`, so the core overlaps the sections' recurrences:
+        // 2.2x faster than running each section over the whole block in turn (measured,
+        // `benches/stages.rs`, `biquad/1ch`). A loop unrolled over a constant section count
+        // was slower: the compiler packs the sections into one vector and pays shuffles on
+        // the critical path. The arithmetic is that of `process`, hence bit-identical.
+        let mut local = *self;
+        for v in xy.iter_mut() {
+            *v = local.process(sos, *v);
         }
+        *self = local;
     }
 
     /// Clears all delay lines.
@@ -262,13 +269,51 @@ impl SosStateIq {
 
     /// Filters `xy` in place.
     pub fn inplace(&mut self, sos: &Sos, xy: &mut [Complex32]) {
-        let sections = self.re.s.iter_mut().zip(self.im.s.iter_mut());
-        for ((sr, si), c) in sections.zip(sos.sections()) {
-            let (mut lr, mut li) = (*sr, *si);
-            for v in xy.iter_mut() {
-                *v = Complex32::new(lr.process(c, v.re), li.process(c, v.im));
+        match sos.len {
+            0 => {}
+            1 => self.run::<1>(sos, xy),
+            2 => self.run::<2>(sos, xy),
+            3 => self.run::<3>(sos, xy),
+            4 => self.run::<4>(sos, xy),
+            5 => self.run::<5>(sos, xy),
+            6 => self.run::<6>(sos, xy),
+            7 => self.run::<7>(sos, xy),
+            _ => self.run::<MAX_SECTIONS>(sos, xy),
+        }
+    }
+
+    /// Sample-major over `K` sections (see [`SosState::inplace`]), I and Q side by side as
+    /// two lanes of one state array so that the pair can go through one vector register.
+    /// Each lane's arithmetic is that of `process`, hence bit-identical results.
+    #[inline(always)]
+    fn run<const K: usize>(&mut self, sos: &Sos, xy: &mut [Complex32]) {
+        let mut c = [Biquad::IDENTITY; K];
+        c.copy_from_slice(&sos.sections[..K]);
+        let mut st = [[[0.0f32; 2]; 2]; K];
+        for (k, s) in st.iter_mut().enumerate() {
+            *s = [
+                [self.re.s[k].s[0], self.im.s[k].s[0]],
+                [self.re.s[k].s[1], self.im.s[k].s[1]],
+            ];
+        }
+        for v in xy.iter_mut() {
+            let mut x = [v.re, v.im];
+            for k in 0..K {
+                let [b0, b1, b2] = c[k].b;
+                let [a1, a2] = c[k].a;
+                let [s0, s1] = &mut st[k];
+                for l in 0..2 {
+                    let y = b0 * x[l] + s0[l];
+                    s0[l] = b1 * x[l] - a1 * y + s1[l];
+                    s1[l] = b2 * x[l] - a2 * y;
+                    x[l] = y;
+                }
             }
-            (*sr, *si) = (lr, li);
+            *v = Complex32::new(x[0], x[1]);
+        }
+        for (k, s) in st.iter().enumerate() {
+            self.re.s[k].s = [s[0][0], s[1][0]];
+            self.im.s[k].s = [s[0][1], s[1][1]];
         }
     }
 
