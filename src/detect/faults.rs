@@ -47,6 +47,9 @@ pub struct FaultMonitor {
     coupling_len: u64,
     fast_alpha: f32,
     slow_alpha: f32,
+    /// [`COUPLING_DROP_DB`] as a power ratio, computed once (it was 60 % of the detector's
+    /// time as a `powf` per sample).
+    coupling_drop: f32,
     // state
     n: u64,
     last: [f32; 2],
@@ -78,6 +81,7 @@ impl FaultMonitor {
             coupling_len: (COUPLING_S * fs) as u64,
             fast_alpha: 1.0 - libm::expf(-1.0 / (POWER_FAST_TAU_S * fs)),
             slow_alpha: 1.0 - libm::expf(-1.0 / (POWER_SLOW_TAU_S * fs)),
+            coupling_drop: libm::powf(10.0, -COUPLING_DROP_DB / 10.0),
             n: 0,
             last: [f32::NAN; 2],
             flat_run: 0,
@@ -185,7 +189,7 @@ impl FaultMonitor {
         if self.check_coupling && finite {
             self.power_fast += self.fast_alpha * (power - self.power_fast);
             let warm = n as f32 * self.slow_alpha > 0.05;
-            let threshold = self.power_slow * libm::powf(10.0, -COUPLING_DROP_DB / 10.0);
+            let threshold = self.power_slow * self.coupling_drop;
             if warm && self.power_fast < threshold {
                 self.low_run += 1;
                 if self.low_run >= self.coupling_len && !self.coupling {

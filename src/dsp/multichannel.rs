@@ -43,9 +43,9 @@
 //! }
 //! ```
 
-use crate::dsp::biquad::{Biquad, Sos, MAX_SECTIONS};
 #[cfg(doc)]
 use crate::dsp::biquad::SosState;
+use crate::dsp::biquad::{Biquad, Sos, MAX_SECTIONS};
 
 /// Delay lines of `C` channels through one [`Sos`] cascade, structure of arrays: section `k`
 /// holds `[s0 of every channel, s1 of every channel]`.
