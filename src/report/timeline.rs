@@ -38,8 +38,10 @@ pub fn class_colour(class: Class) -> RGBColor {
     }
 }
 
-/// Per pixel column, the (min, max) of each derived value; `None` where no sample fell.
-type Extremes = Vec<Vec<Option<(f64, f64)>>>;
+/// Per pixel column, the (min, max) of one value; `None` where no sample fell.
+type Envelope = Vec<Option<(f64, f64)>>;
+/// One [`Envelope`] per derived value.
+type Extremes = Vec<Envelope>;
 
 /// Streams a WAV once and keeps, per pixel column of `duration_s / cols` seconds, the min and
 /// max of each of the `n` values `derive` computes from a frame.
@@ -217,7 +219,7 @@ fn panel(
     y_desc: &str,
     x: (f64, f64),
     y: (f64, f64),
-    series: &[(&Vec<Option<(f64, f64)>>, RGBColor)],
+    series: &[(&Envelope, RGBColor)],
     ultrasound: bool,
     labels: &[Label],
     events: &[EventRow],
