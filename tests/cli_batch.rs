@@ -93,6 +93,8 @@ fn broken_recordings_are_named_and_the_good_ones_finish() {
         "--json",
         "--threads",
         "2",
+        "--report",
+        s(&dir.path().join("report")),
     ]);
     let all = text(&o);
     assert!(
@@ -145,6 +147,38 @@ fn broken_recordings_are_named_and_the_good_ones_finish() {
     }
     assert_eq!(json["totals"]["ok"], 2);
     assert_eq!(json["totals"]["failed"], 3);
+    // The report shows the good recordings and names the broken ones.
+    let html = std::fs::read_to_string(dir.path().join("report/index.html")).unwrap();
+    assert!(html.contains("<h2>sim0000</h2>") && html.contains("<h2>sim0002</h2>"));
+    assert!(
+        html.contains("3 failed") && html.contains("truncated"),
+        "{html}"
+    );
+}
+
+#[test]
+fn recordings_with_the_same_name_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        copy_recording("sim0006", &dir.path().join(sub));
+    }
+    let out = dir.path().join("out");
+    let o = clotair(&[
+        "detect",
+        s(&dir.path().join("a")),
+        s(&dir.path().join("b")),
+        "--out",
+        s(&out),
+    ]);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("same name")
+            && stderr.contains(&format!("b{}sim0006", std::path::MAIN_SEPARATOR)),
+        "{stderr}"
+    );
+    assert!(out.join("sim0006.events.csv").is_file());
 }
 
 #[test]

@@ -268,6 +268,37 @@ pub struct Summary {
     pub x_real_time: f64,
 }
 
+/// Recordings from different directories with the same `NAME` would write the same
+/// `OUT/NAME.events.csv` (and `--resume` would take one's output for the other's): the first by
+/// path is kept, each later one is a failure naming both. Done before sharding so that every
+/// shard agrees.
+fn split_name_clashes(
+    recordings: Vec<Recording>,
+    out: &Path,
+) -> (Vec<Recording>, Vec<(PathBuf, String)>) {
+    let mut first: std::collections::HashMap<String, PathBuf> = Default::default();
+    let mut kept = Vec::new();
+    let mut clashes = Vec::new();
+    for rec in recordings {
+        match first.get(&rec.name) {
+            Some(other) => clashes.push((
+                rec.base.clone(),
+                format!(
+                    "{}: same name as {}: both would write {}; rename one or run them into different --out directories",
+                    rec.base.display(),
+                    other.display(),
+                    events_path(out, &rec.name).display()
+                ),
+            )),
+            None => {
+                first.insert(rec.name.clone(), rec.base.clone());
+                kept.push(rec);
+            }
+        }
+    }
+    (kept, clashes)
+}
+
 /// The inputs of a run: the positional ones, then the manifest's.
 fn gather_inputs(args: &DetectArgs) -> Result<Vec<PathBuf>, String> {
     let mut inputs = args.inputs.clone();
@@ -346,10 +377,13 @@ fn print_table(summary: &Summary) {
     );
     for r in &summary.recordings {
         let e = &r.events;
+        let hours = match r.status {
+            Status::Failed => "-".to_owned(),
+            _ => format!("{:.3}", r.signal_s / 3600.0),
+        };
         println!(
-            "{:<width$}  {:>8.3}  {:>6}  {:>6}  {:>8}  {:>6}  {}",
+            "{:<width$}  {hours:>8}  {:>6}  {:>6}  {:>8}  {:>6}  {}",
             r.name,
-            r.signal_s / 3600.0,
             e.air,
             e.clot,
             e.artifact,
@@ -391,7 +425,9 @@ pub fn run(args: DetectArgs) -> ExitCode {
         }
     };
     let shard = args.shard.unwrap_or(Shard::ALL);
-    let (recordings, bad_inputs) = discover_inputs(&inputs);
+    let (recordings, mut bad_inputs) = discover_inputs(&inputs);
+    let (recordings, clashes) = split_name_clashes(recordings, &args.out);
+    bad_inputs.extend(clashes);
     let recordings = shard.select(recordings);
     let (done, todo): (Vec<Recording>, Vec<Recording>) = recordings
         .into_iter()
@@ -450,7 +486,11 @@ pub fn run(args: DetectArgs) -> ExitCode {
                 duration_s,
             })
             .collect();
-        match crate::report::write_report(dir, &entries) {
+        let failed: Vec<(String, String)> = lines
+            .iter()
+            .filter_map(|l| Some((l.name.clone(), l.reason.clone()?)))
+            .collect();
+        match crate::report::write_report(dir, &entries, &failed) {
             Ok(path) => {
                 if !args.quiet && !args.json {
                     eprintln!("report: {}", path.display());

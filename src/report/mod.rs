@@ -36,8 +36,13 @@ struct Section<'a> {
 
 /// Writes `dir/index.html` and `dir/NAME.png` per entry; the page path, or every problem
 /// (each names its file). The page is written even when some images or labels failed; it
-/// shows the error in their place.
-pub fn write_report(dir: &Path, entries: &[Entry]) -> Result<PathBuf, Vec<String>> {
+/// shows the error in their place. `failed` lists the recordings that could not be detected
+/// (name, reason), shown at the top of the page.
+pub fn write_report(
+    dir: &Path,
+    entries: &[Entry],
+    failed: &[(String, String)],
+) -> Result<PathBuf, Vec<String>> {
     use rayon::prelude::*;
     std::fs::create_dir_all(dir)
         .map_err(|e| vec![format!("{}: cannot create: {e}", dir.display())])?;
@@ -84,7 +89,7 @@ pub fn write_report(dir: &Path, entries: &[Entry]) -> Result<PathBuf, Vec<String
         }
     }
     let page = dir.join("index.html");
-    let html = page_html(&sections);
+    let html = page_html(&sections, failed);
     if let Err(e) = io::write_atomic(&page, |w| w.write_all(html.as_bytes())) {
         problems.push(e.to_string());
     }
@@ -147,7 +152,7 @@ text-align:right}th{background:#f2f2f2}td:first-child,th:first-child{text-align:
 .air{color:#1e6ee6}.clot{color:#dc2828}.artifact{color:#777}.fault{color:#e69600}\
 .error{color:#b00;font-weight:bold}img{display:block;max-width:100%}section{margin-top:2em}";
 
-fn page_html(sections: &[Section]) -> String {
+fn page_html(sections: &[Section], failed: &[(String, String)]) -> String {
     let mut h = String::new();
     let hours: f64 = sections.iter().map(|s| s.entry.duration_s).sum::<f64>() / 3600.0;
     let _ = write!(
@@ -178,6 +183,17 @@ fn page_html(sections: &[Section]) -> String {
         );
     }
     h.push_str("</table>\n");
+    if !failed.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h2 class=\"error\">{} failed</h2>\n<table><tr><th>input</th><th>reason</th></tr>",
+            failed.len()
+        );
+        for (name, reason) in failed {
+            let _ = writeln!(h, "<tr><td>{}</td><td>{}</td></tr>", esc(name), esc(reason));
+        }
+        h.push_str("</table>\n");
+    }
     let scored: Vec<Scored> = sections
         .iter()
         .filter_map(|s| s.scored.as_ref().and_then(|r| r.as_ref().ok()).cloned())
@@ -303,7 +319,7 @@ fn score_html(h: &mut String, r: &Report) {
         r.false_alarms_background
     );
     if !r.by_size.is_empty() {
-        h.push_str("<table><tr><th>sensitivity by size</th><th>µm</th><th>detected / events</th><th>%</th></tr>\n");
+        h.push_str("<table><tr><th>sensitivity by size</th><th>size</th><th>detected / events</th><th>%</th></tr>\n");
         for b in &r.by_size {
             let _ = writeln!(
                 h,
