@@ -16,11 +16,15 @@ pub mod event;
 pub mod line;
 
 #[cfg(feature = "std")]
+pub mod batch;
+#[cfg(feature = "std")]
 pub mod cli;
 #[cfg(feature = "std")]
 pub mod eval;
 #[cfg(feature = "std")]
 pub mod io;
+#[cfg(feature = "std")]
+pub mod report;
 #[cfg(feature = "std")]
 pub mod run;
 #[cfg(feature = "std")]

@@ -1,20 +1,26 @@
 //! `clotair detect RECORDING_OR_DIR... --out DIR`: writes `DIR/NAME.events.csv` per recording.
+//!
+//! Batch options (issue #5, `docs/batch.md`): `--manifest FILE` and `--shard I/N` to split a set
+//! across independent jobs, `--resume` to skip finished recordings, `--json` for a
+//! machine-readable summary, `--report DIR` for a static HTML page.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
 
+use crate::batch::{events_path, read_manifest, Shard};
 use crate::event::Class;
-use crate::io::{self, Recording};
+use crate::io::{self, EventRow, Recording};
 use crate::run::{detect_many, Outcome, RunError, RunOptions};
 
 /// Arguments of `detect`.
 #[derive(clap::Args, Debug)]
 pub struct DetectArgs {
     /// Recordings: base paths (DIR/NAME), any one of their files, or directories.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "manifest")]
     pub inputs: Vec<PathBuf>,
     /// Where to write NAME.events.csv.
     #[arg(long)]
@@ -22,9 +28,27 @@ pub struct DetectArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// No progress bar and no summary.
+    /// Print nothing but errors (with --json, the JSON still goes to stdout).
     #[arg(long)]
     pub quiet: bool,
+    /// A text file of recording paths, one per line, `#` starts a comment line; relative paths
+    /// are relative to the manifest's directory. Adds to the positional inputs.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Process only shard I of N (1-based): the recordings, sorted by path, whose index % N
+    /// == I - 1. The N shards of a set cover it exactly once.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Skip recordings whose OUT/NAME.events.csv exists (it is written atomically, so it
+    /// exists only when complete).
+    #[arg(long)]
+    pub resume: bool,
+    /// Print a machine-readable summary on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a static HTML report (DIR/index.html and one timeline PNG per recording).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Detector thresholds.
     #[command(flatten)]
     pub tuning: Tuning,
@@ -68,14 +92,21 @@ impl Tuning {
     }
 }
 
-/// Finds the recordings behind every input; inputs that hold none are failures, reported.
+/// Finds the recordings behind every input, sorted by base path, each once; inputs that hold
+/// none are failures, reported.
 pub fn discover_all(inputs: &[PathBuf]) -> (Vec<Recording>, Vec<String>) {
+    let (recordings, failures) = discover_inputs(inputs);
+    (recordings, failures.into_iter().map(|(_, e)| e).collect())
+}
+
+/// [`discover_all`] with each failure paired with the input it is about.
+pub fn discover_inputs(inputs: &[PathBuf]) -> (Vec<Recording>, Vec<(PathBuf, String)>) {
     let mut recordings = Vec::new();
     let mut failures = Vec::new();
     for input in inputs {
         match io::discover(std::slice::from_ref(input)) {
             Ok(found) => recordings.extend(found),
-            Err(e) => failures.push(e.to_string()),
+            Err(e) => failures.push((input.clone(), e.to_string())),
         }
     }
     recordings.sort_by(|a, b| a.base.cmp(&b.base));
@@ -128,52 +159,378 @@ pub fn run_with_progress(
 
 /// Writes a recording's events into `out`.
 pub fn write_outcome(out: &Path, o: &Outcome) -> Result<PathBuf, io::Error> {
-    let path = out.join(format!("{}.events.csv", o.recording.name));
+    let path = events_path(out, &o.recording.name);
     io::write_events(&path, &o.events)?;
     Ok(path)
+}
+
+/// How one recording ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Detected and written.
+    Ok,
+    /// Could not be read, detected or written; `reason` says why.
+    Failed,
+    /// `--resume`: its events file existed; the counts are read from it.
+    Skipped,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// Events per class.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ClassCounts {
+    /// Air alarms.
+    pub air: usize,
+    /// Clot alarms.
+    pub clot: usize,
+    /// Artifacts (not alarms).
+    pub artifact: usize,
+    /// Sensor faults.
+    pub fault: usize,
+}
+
+impl ClassCounts {
+    fn add(&mut self, class: Class) {
+        match class {
+            Class::Air => self.air += 1,
+            Class::Clot => self.clot += 1,
+            Class::Artifact => self.artifact += 1,
+            Class::Fault => self.fault += 1,
+        }
+    }
+
+    fn sum(&mut self, other: &ClassCounts) {
+        self.air += other.air;
+        self.clot += other.clot;
+        self.artifact += other.artifact;
+        self.fault += other.fault;
+    }
+}
+
+/// One line of the summary: a recording, or an input that named none.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordingSummary {
+    /// `NAME`, or the input as given when it named no recording.
+    pub name: String,
+    /// Base path `DIR/NAME` (or the input).
+    pub path: PathBuf,
+    /// ok, failed or skipped.
+    pub status: Status,
+    /// Why it failed (names the file).
+    pub reason: Option<String>,
+    /// Signal length, s (0 when failed).
+    pub signal_s: f64,
+    /// Events per class.
+    pub events: ClassCounts,
+}
+
+/// Totals over the recordings.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Totals {
+    /// Lines in `recordings`.
+    pub recordings: usize,
+    /// Detected in this run.
+    pub ok: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Skipped by `--resume`.
+    pub skipped: usize,
+    /// Signal detected in this run, s (skipped recordings not included).
+    pub signal_s: f64,
+    /// Events per class over ok and skipped recordings.
+    pub events: ClassCounts,
+}
+
+/// What `detect --json` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// `I/N` of `--shard`, `1/1` without it.
+    pub shard: String,
+    /// The output directory.
+    pub out: PathBuf,
+    /// Per recording, sorted by path; inputs that named no recording first.
+    pub recordings: Vec<RecordingSummary>,
+    /// Totals.
+    pub totals: Totals,
+    /// Wall-clock time of the run, s.
+    pub wall_s: f64,
+    /// Signal time detected per wall-clock time.
+    pub x_real_time: f64,
+}
+
+/// Recordings from different directories with the same `NAME` would write the same
+/// `OUT/NAME.events.csv` (and `--resume` would take one's output for the other's): the first by
+/// path is kept, each later one is a failure naming both. Done before sharding so that every
+/// shard agrees.
+fn split_name_clashes(
+    recordings: Vec<Recording>,
+    out: &Path,
+) -> (Vec<Recording>, Vec<(PathBuf, String)>) {
+    let mut first: std::collections::HashMap<String, PathBuf> = Default::default();
+    let mut kept = Vec::new();
+    let mut clashes = Vec::new();
+    for rec in recordings {
+        match first.get(&rec.name) {
+            Some(other) => clashes.push((
+                rec.base.clone(),
+                format!(
+                    "{}: same name as {}: both would write {}; rename one or run them into different --out directories",
+                    rec.base.display(),
+                    other.display(),
+                    events_path(out, &rec.name).display()
+                ),
+            )),
+            None => {
+                first.insert(rec.name.clone(), rec.base.clone());
+                kept.push(rec);
+            }
+        }
+    }
+    (kept, clashes)
+}
+
+/// The inputs of a run: the positional ones, then the manifest's.
+fn gather_inputs(args: &DetectArgs) -> Result<Vec<PathBuf>, String> {
+    let mut inputs = args.inputs.clone();
+    if let Some(m) = &args.manifest {
+        inputs.extend(read_manifest(m).map_err(|e| e.to_string())?);
+    }
+    Ok(inputs)
+}
+
+/// The events already written for a recording skipped by `--resume`, and its length from the
+/// WAV headers.
+fn read_finished(rec: &Recording, out: &Path) -> Result<(Vec<EventRow>, f64), io::Error> {
+    let events = io::read_events(&events_path(out, &rec.name))?;
+    let mut duration_s: f64 = 0.0;
+    for p in rec.ultrasound.iter().chain(&rec.optical) {
+        duration_s = duration_s.max(io::WavStream::open(p)?.info().duration_s());
+    }
+    Ok((events, duration_s))
+}
+
+/// An event as the events CSV reads back.
+fn row(e: &crate::event::Event) -> EventRow {
+    EventRow {
+        class: e.class,
+        start_s: e.start_us as f64 * 1e-6,
+        end_s: e.end_us as f64 * 1e-6,
+        detected_s: e.detected_us as f64 * 1e-6,
+        confidence: f64::from(e.confidence),
+        sensor: e.sensor.as_str().to_owned(),
+    }
+}
+
+fn failed(rec: &Recording, reason: String) -> RecordingSummary {
+    RecordingSummary {
+        name: rec.name.clone(),
+        path: rec.base.clone(),
+        status: Status::Failed,
+        reason: Some(reason),
+        signal_s: 0.0,
+        events: ClassCounts::default(),
+    }
+}
+
+fn succeeded(
+    rec: &Recording,
+    status: Status,
+    events: &[EventRow],
+    signal_s: f64,
+) -> RecordingSummary {
+    let mut counts = ClassCounts::default();
+    for e in events {
+        counts.add(e.class);
+    }
+    RecordingSummary {
+        name: rec.name.clone(),
+        path: rec.base.clone(),
+        status,
+        reason: None,
+        signal_s,
+        events: counts,
+    }
+}
+
+/// The closing table for people: one line per recording, then the totals.
+fn print_table(summary: &Summary) {
+    let width = summary
+        .recordings
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    println!(
+        "{:<width$}  {:>8}  {:>6}  {:>6}  {:>8}  {:>6}  status",
+        "name", "hours", "air", "clot", "artifact", "fault"
+    );
+    for r in &summary.recordings {
+        let e = &r.events;
+        let hours = match r.status {
+            Status::Failed => "-".to_owned(),
+            _ => format!("{:.3}", r.signal_s / 3600.0),
+        };
+        println!(
+            "{:<width$}  {hours:>8}  {:>6}  {:>6}  {:>8}  {:>6}  {}",
+            r.name,
+            e.air,
+            e.clot,
+            e.artifact,
+            e.fault,
+            r.status.as_str()
+        );
+    }
+    let t = &summary.totals;
+    println!(
+        "{} recordings ({} detected, {} skipped, {} failed), {:.2} h of signal in {:.1} s ({:.0}× real time): {} air, {} clot, {} artifact, {} fault events → {}",
+        t.recordings,
+        t.ok,
+        t.skipped,
+        t.failed,
+        t.signal_s / 3600.0,
+        summary.wall_s,
+        summary.x_real_time,
+        t.events.air,
+        t.events.clot,
+        t.events.artifact,
+        t.events.fault,
+        summary.out.display()
+    );
 }
 
 /// Runs `detect`.
 pub fn run(args: DetectArgs) -> ExitCode {
     set_threads(args.threads);
+    let started = Instant::now();
     if let Err(e) = std::fs::create_dir_all(&args.out) {
         eprintln!("error: cannot create {}: {e}", args.out.display());
         return ExitCode::FAILURE;
     }
-    let (recordings, mut failures) = discover_all(&args.inputs);
-    let started = Instant::now();
-    let results = run_with_progress(&recordings, &args.tuning.options(), args.quiet);
-    let mut signal_s = 0.0;
-    let mut ok = 0usize;
-    let mut counts = [0usize; 4];
-    for r in results {
-        match r {
-            Ok(o) => match write_outcome(&args.out, &o) {
-                Ok(_) => {
-                    ok += 1;
-                    signal_s += o.duration_s;
-                    for e in &o.events {
-                        counts[e.class as usize] += 1;
-                    }
-                }
-                Err(e) => failures.push(e.to_string()),
-            },
-            Err(e) => failures.push(e.to_string()),
+    let inputs = match gather_inputs(&args) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shard = args.shard.unwrap_or(Shard::ALL);
+    let (recordings, mut bad_inputs) = discover_inputs(&inputs);
+    let (recordings, clashes) = split_name_clashes(recordings, &args.out);
+    bad_inputs.extend(clashes);
+    let recordings = shard.select(recordings);
+    let (done, todo): (Vec<Recording>, Vec<Recording>) = recordings
+        .into_iter()
+        .partition(|r| args.resume && events_path(&args.out, &r.name).is_file());
+
+    let bad_inputs: Vec<RecordingSummary> = bad_inputs
+        .into_iter()
+        .map(|(input, reason)| RecordingSummary {
+            name: input.display().to_string(),
+            path: input,
+            status: Status::Failed,
+            reason: Some(reason),
+            signal_s: 0.0,
+            events: ClassCounts::default(),
+        })
+        .collect();
+    let mut lines: Vec<RecordingSummary> = Vec::new();
+    // Per recording, its events for the report.
+    let mut found: Vec<(Recording, Vec<EventRow>, f64)> = Vec::new();
+    for rec in done {
+        match read_finished(&rec, &args.out) {
+            Ok((events, signal_s)) => {
+                lines.push(succeeded(&rec, Status::Skipped, &events, signal_s));
+                found.push((rec, events, signal_s));
+            }
+            Err(e) => lines.push(failed(&rec, e.to_string())),
         }
     }
-    if !args.quiet {
-        let wall = started.elapsed().as_secs_f64();
-        println!(
-            "{} recordings, {:.2} h of signal in {wall:.1} s ({:.0}× real time): {} air, {} clot, {} artifact, {} fault events → {}",
-            ok,
-            signal_s / 3600.0,
-            signal_s / wall.max(1e-9),
-            counts[Class::Air as usize],
-            counts[Class::Clot as usize],
-            counts[Class::Artifact as usize],
-            counts[Class::Fault as usize],
-            args.out.display()
-        );
+    let results = run_with_progress(&todo, &args.tuning.options(), args.quiet);
+    for (rec, r) in todo.iter().zip(results) {
+        let written = r.map_err(|e| e.to_string()).and_then(|o| {
+            write_outcome(&args.out, &o)
+                .map(|_| o)
+                .map_err(|e| e.to_string())
+        });
+        match written {
+            Ok(o) => {
+                let events: Vec<EventRow> = o.events.iter().map(row).collect();
+                lines.push(succeeded(rec, Status::Ok, &events, o.duration_s));
+                found.push((o.recording, events, o.duration_s));
+            }
+            Err(reason) => lines.push(failed(rec, reason)),
+        }
+    }
+    lines.sort_by(|a, b| a.path.cmp(&b.path));
+    let lines: Vec<RecordingSummary> = bad_inputs.into_iter().chain(lines).collect();
+
+    let mut failures: Vec<String> = lines.iter().filter_map(|l| l.reason.clone()).collect();
+    if let Some(dir) = &args.report {
+        found.sort_by(|a, b| a.0.base.cmp(&b.0.base));
+        let entries: Vec<crate::report::Entry> = found
+            .into_iter()
+            .map(|(recording, events, duration_s)| crate::report::Entry {
+                recording,
+                events,
+                duration_s,
+            })
+            .collect();
+        let failed: Vec<(String, String)> = lines
+            .iter()
+            .filter_map(|l| Some((l.name.clone(), l.reason.clone()?)))
+            .collect();
+        match crate::report::write_report(dir, &entries, &failed) {
+            Ok(path) => {
+                if !args.quiet && !args.json {
+                    eprintln!("report: {}", path.display());
+                }
+            }
+            Err(errors) => failures.extend(errors),
+        }
+    }
+
+    let mut totals = Totals {
+        recordings: lines.len(),
+        ..Totals::default()
+    };
+    for l in &lines {
+        match l.status {
+            Status::Ok => {
+                totals.ok += 1;
+                totals.signal_s += l.signal_s;
+            }
+            Status::Failed => totals.failed += 1,
+            Status::Skipped => totals.skipped += 1,
+        }
+        totals.events.sum(&l.events);
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    let summary = Summary {
+        shard: shard.to_string(),
+        out: args.out.clone(),
+        x_real_time: totals.signal_s / wall_s.max(1e-9),
+        recordings: lines,
+        totals,
+        wall_s,
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&summary) {
+            Ok(text) => println!("{text}"),
+            Err(e) => failures.push(format!("JSON summary: {e}")),
+        }
+    } else if !args.quiet {
+        print_table(&summary);
     }
     report_failures(&failures)
 }

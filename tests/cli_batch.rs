@@ -1,0 +1,337 @@
+//! `clotair detect` as a batch tool: broken inputs named and the rest finished, `--resume`,
+//! `--shard`, `--manifest`, `--json` and `--quiet`, on copies of `data/regression`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use clotair::io::{write_wav, SampleFormat};
+
+fn clotair(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clotair"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn regression() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/regression")
+}
+
+/// Copies every file of recording `name` from `data/regression` into `dir`.
+fn copy_recording(name: &str, dir: &Path) {
+    for entry in std::fs::read_dir(regression()).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if file.starts_with(&format!("{name}.")) {
+            std::fs::copy(&path, dir.join(&file)).unwrap();
+        }
+    }
+}
+
+/// The `--json` summary on stdout.
+fn summary(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", text(o)))
+}
+
+/// Names in the summary with the given status.
+fn names(s: &serde_json::Value, status: &str) -> BTreeSet<String> {
+    s["recordings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == status)
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn broken_recordings_are_named_and_the_good_ones_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    copy_recording("sim0000", &set);
+    copy_recording("sim0002", &set);
+    // Truncated: the header announces more frames than the data holds.
+    let wav = std::fs::read(regression().join("sim0001.ultrasound.wav")).unwrap();
+    std::fs::write(set.join("cut.ultrasound.wav"), &wav[..wav.len() / 2]).unwrap();
+    // Not a WAV at all.
+    std::fs::write(
+        set.join("junk.optical.wav"),
+        b"these are not the bytes of a WAV",
+    )
+    .unwrap();
+    // Three channels where an optical WAV has one or two.
+    write_wav(
+        &set.join("three.optical.wav"),
+        3,
+        1000,
+        SampleFormat::Int16,
+        &[0.1; 3000],
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+
+    let o = clotair(&[
+        "detect",
+        s(&set),
+        "--out",
+        s(&out),
+        "--json",
+        "--threads",
+        "2",
+        "--report",
+        s(&dir.path().join("report")),
+    ]);
+    let all = text(&o);
+    assert!(
+        !o.status.success(),
+        "broken inputs must fail the run: {all}"
+    );
+    assert!(!all.contains("panicked"), "{all}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    for (file, reason) in [
+        ("cut.ultrasound.wav", "truncated"),
+        ("junk.optical.wav", "not a WAV"),
+        ("three.optical.wav", "3 channels"),
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(file))
+            .unwrap_or_else(|| panic!("{file} not named on stderr: {stderr}"));
+        assert!(
+            line.contains(reason),
+            "{file}: reason {reason} missing: {line}"
+        );
+    }
+    for good in ["sim0000", "sim0002"] {
+        let events = std::fs::read_to_string(out.join(format!("{good}.events.csv"))).unwrap();
+        assert!(
+            events.starts_with("class,start_s,end_s,detected_s"),
+            "{events}"
+        );
+        assert!(events.lines().count() > 1, "{good} has no events: {events}");
+    }
+    for bad in ["cut", "junk", "three"] {
+        assert!(!out.join(format!("{bad}.events.csv")).exists(), "{bad}");
+    }
+    let json = summary(&o);
+    assert_eq!(
+        names(&json, "ok"),
+        BTreeSet::from(["sim0000".into(), "sim0002".into()])
+    );
+    assert_eq!(
+        names(&json, "failed"),
+        BTreeSet::from(["cut".into(), "junk".into(), "three".into()])
+    );
+    for r in json["recordings"].as_array().unwrap() {
+        if r["status"] == "failed" {
+            let reason = r["reason"].as_str().unwrap();
+            assert!(reason.contains(r["name"].as_str().unwrap()), "{reason}");
+        } else {
+            assert!(r["signal_s"].as_f64().unwrap() > 29.0, "{r}");
+        }
+    }
+    assert_eq!(json["totals"]["ok"], 2);
+    assert_eq!(json["totals"]["failed"], 3);
+    // The report shows the good recordings and names the broken ones.
+    let html = std::fs::read_to_string(dir.path().join("report/index.html")).unwrap();
+    assert!(html.contains("<h2>sim0000</h2>") && html.contains("<h2>sim0002</h2>"));
+    assert!(
+        html.contains("3 failed") && html.contains("truncated"),
+        "{html}"
+    );
+}
+
+#[test]
+fn recordings_with_the_same_name_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        copy_recording("sim0006", &dir.path().join(sub));
+    }
+    let out = dir.path().join("out");
+    let o = clotair(&[
+        "detect",
+        s(&dir.path().join("a")),
+        s(&dir.path().join("b")),
+        "--out",
+        s(&out),
+    ]);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("same name")
+            && stderr.contains(&format!("b{}sim0006", std::path::MAIN_SEPARATOR)),
+        "{stderr}"
+    );
+    assert!(out.join("sim0006.events.csv").is_file());
+}
+
+#[test]
+fn resume_skips_finished_recordings() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    for name in ["sim0001", "sim0002", "sim0006"] {
+        copy_recording(name, &set);
+    }
+    let out = dir.path().join("out");
+    let run = |resume: bool| {
+        let mut args = vec!["detect", s(&set), "--out", s(&out), "--json"];
+        if resume {
+            args.push("--resume");
+        }
+        let o = clotair(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        summary(&o)
+    };
+    let first = run(false);
+    assert_eq!(first["totals"]["ok"], 3);
+    let finished = out.join("sim0002.events.csv");
+    let mtime = std::fs::metadata(&finished).unwrap().modified().unwrap();
+    let content = std::fs::read(&finished).unwrap();
+
+    let again = run(true);
+    assert_eq!(again["totals"]["ok"], 0, "{again}");
+    assert_eq!(again["totals"]["skipped"], 3, "{again}");
+    // Skipped recordings still report their counts, read from the finished files.
+    assert_eq!(again["totals"]["events"], first["totals"]["events"]);
+    assert_eq!(
+        std::fs::metadata(&finished).unwrap().modified().unwrap(),
+        mtime
+    );
+    assert_eq!(std::fs::read(&finished).unwrap(), content);
+
+    // A missing output is redone, the others are not.
+    std::fs::remove_file(out.join("sim0006.events.csv")).unwrap();
+    let partial = run(true);
+    assert_eq!(names(&partial, "ok"), BTreeSet::from(["sim0006".into()]));
+    assert_eq!(partial["totals"]["skipped"], 2);
+    assert!(out.join("sim0006.events.csv").is_file());
+
+    // Without --resume everything is redone.
+    assert_eq!(run(false)["totals"]["ok"], 3);
+}
+
+#[test]
+fn shards_cover_the_set_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    let all: BTreeSet<String> = ["sim0000", "sim0001", "sim0002", "sim0005", "sim0006"]
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    for name in &all {
+        copy_recording(name, &set);
+    }
+    // The manifest lists base paths, relative to its own directory, with comments.
+    let manifest = dir.path().join("manifest.txt");
+    let mut listing = String::from("# five recordings\n\n");
+    for name in &all {
+        listing.push_str(&format!("set/{name}\n"));
+    }
+    std::fs::write(&manifest, listing).unwrap();
+
+    let mut seen = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let out = dir.path().join(format!("out{}", &shard[..1]));
+        let o = clotair(&[
+            "detect",
+            "--manifest",
+            s(&manifest),
+            "--shard",
+            shard,
+            "--out",
+            s(&out),
+            "--json",
+        ]);
+        assert!(o.status.success(), "{shard}: {}", text(&o));
+        let json = summary(&o);
+        assert_eq!(json["shard"], shard);
+        let ok = names(&json, "ok");
+        assert!(!ok.is_empty(), "shard {shard} is empty");
+        for name in &ok {
+            assert!(out.join(format!("{name}.events.csv")).is_file(), "{name}");
+        }
+        assert_eq!(
+            std::fs::read_dir(&out).unwrap().count(),
+            ok.len(),
+            "shard {shard} wrote only its own recordings"
+        );
+        seen.extend(ok);
+    }
+    let covered: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(covered, all);
+    assert_eq!(seen.len(), all.len(), "a recording was in both shards");
+}
+
+#[test]
+fn bad_shard_and_manifest_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = clotair(&[
+        "detect",
+        s(&regression()),
+        "--shard",
+        "3/2",
+        "--out",
+        s(&out),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("3/2"), "{}", text(&o));
+
+    let manifest = dir.path().join("list.txt");
+    std::fs::write(&manifest, "# only a comment\n").unwrap();
+    let o = clotair(&["detect", "--manifest", s(&manifest), "--out", s(&out)]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("list.txt"), "{}", text(&o));
+
+    std::fs::write(&manifest, "nowhere/rec\n").unwrap();
+    let o = clotair(&["detect", "--manifest", s(&manifest), "--out", s(&out)]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("nowhere/rec"), "{}", text(&o));
+    assert!(!text(&o).contains("panicked"), "{}", text(&o));
+}
+
+#[test]
+fn table_by_default_nothing_when_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    copy_recording("sim0006", &set);
+    let out = dir.path().join("out");
+    let o = clotair(&["detect", s(&set), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let header = stdout.lines().next().unwrap();
+    for column in [
+        "name", "hours", "air", "clot", "artifact", "fault", "status",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("sim0006") && l.ends_with("ok")),
+        "{stdout}"
+    );
+
+    let o = clotair(&["detect", s(&set), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success());
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", text(&o));
+}
