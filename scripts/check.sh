@@ -33,6 +33,9 @@ cargo test --locked --doc
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
 
+step "HTML report in headless Chromium"
+scripts/report_check.sh
+
 if [ -x scripts/firmware.sh ]; then
     step "firmware under QEMU"
     scripts/firmware.sh

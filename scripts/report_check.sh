@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the HTML report of `clotair detect --report` in a real browser: installs Chromium
 # (Debian's package) when it is missing, then runs tests/report.rs, whose browser half is
-# skipped without it. Kept out of scripts/check.sh because it needs root and a large package.
+# skipped without it. scripts/check.sh runs it (CI runs as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
