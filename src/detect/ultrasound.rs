@@ -376,55 +376,39 @@ impl Analysis {
             None => on,
         };
 
-        match self.acc.as_mut() {
-            None if on => {
-                let start = Self::event_start(f);
-                self.onsets.push(self.clock.us(start));
-                let mut acc = Accum {
-                    start_frame: f,
-                    last_above_frame: f,
-                    peak_ratio: peak,
-                    peak_bin,
-                    first_peak_bin: peak_bin,
-                    last_peak_bin: peak_bin,
-                    prev_db: self.th.off_db,
-                    ..Accum::default()
-                };
-                acc.add_frame(
-                    &ratio,
-                    fwd,
-                    rev,
-                    peak,
-                    peak_bin,
-                    clipped,
-                    samples,
-                    self.knock_bins,
-                );
-                acc.tv_db += peak_db - self.th.off_db;
-                acc.prev_db = peak_db;
-                self.acc = Some(acc);
-            }
-            None => {}
-            Some(acc) => {
-                acc.add_frame(
-                    &ratio,
-                    fwd,
-                    rev,
-                    peak,
-                    peak_bin,
-                    clipped,
-                    samples,
-                    self.knock_bins,
-                );
-                acc.tv_db += libm::fabsf(peak_db.max(self.th.off_db) - acc.prev_db);
-                acc.prev_db = peak_db.max(self.th.off_db);
-                if above {
-                    acc.last_above_frame = f;
-                    acc.below = 0;
-                    acc.last_peak_bin = peak_bin;
-                } else {
-                    acc.below += 1;
-                }
+        if self.acc.is_none() && on {
+            let start = Self::event_start(f);
+            self.onsets.push(self.clock.us(start));
+            self.acc = Some(Accum {
+                start_frame: f,
+                last_above_frame: f,
+                peak_ratio: peak,
+                peak_bin,
+                first_peak_bin: peak_bin,
+                last_peak_bin: peak_bin,
+                prev_db: self.th.off_db,
+                ..Accum::default()
+            });
+        }
+        if let Some(acc) = self.acc.as_mut() {
+            acc.add_frame(
+                &ratio,
+                fwd,
+                rev,
+                peak,
+                peak_bin,
+                clipped,
+                samples,
+                self.knock_bins,
+            );
+            acc.tv_db += libm::fabsf(peak_db.max(self.th.off_db) - acc.prev_db);
+            acc.prev_db = peak_db.max(self.th.off_db);
+            if above {
+                acc.last_above_frame = f;
+                acc.below = 0;
+                acc.last_peak_bin = peak_bin;
+            } else {
+                acc.below += 1;
             }
         }
 
