@@ -73,7 +73,11 @@ fn main() {
         st.block(&lp8, &x1, &mut y1);
         std::hint::black_box(&y1);
     });
-    put("biquad_1ch_samples_per_s", n as f64 / cpu, "SosState::block, LP8 on I");
+    put(
+        "biquad_1ch_samples_per_s",
+        n as f64 / cpu,
+        "SosState::block, LP8 on I",
+    );
 
     // Eight interleaved channels, as the C baseline builds them.
     let mut x8 = vec![0.0f32; n * NCH];
@@ -102,9 +106,17 @@ fn main() {
         .map(|p| Complex32::new(p[0], p[1]))
         .collect();
     let frames128 = stft_frames::<128>(&z, reps);
-    put("stft128_frames_per_s", frames128, "Stft<128> hop 32, RustFft");
+    put(
+        "stft128_frames_per_s",
+        frames128,
+        "Stft<128> hop 32, RustFft",
+    );
     let frames256 = stft_frames::<256>(&z, reps);
-    put("stft256_frames_per_s", frames256, "Stft<256> hop 64, RustFft");
+    put(
+        "stft256_frames_per_s",
+        frames256,
+        "Stft<256> hop 64, RustFft",
+    );
 
     // The front end of the baselines built from clotair's primitives: high-pass, STFT, band
     // powers, running median over 256 frames, detection.
@@ -115,7 +127,9 @@ fn main() {
         n as f64 / cpu,
         &format!("the baselines' stages from clotair primitives, I/Q ({detections} detections)"),
     );
-    let (cpu, _) = best_of(reps, || detections = front_end_real(&hp4, &x1, threshold_db));
+    let (cpu, _) = best_of(reps, || {
+        detections = front_end_real(&hp4, &x1, threshold_db)
+    });
     put(
         "pipeline_real_samples_per_s",
         n as f64 / cpu,
@@ -126,7 +140,9 @@ fn main() {
     // The whole ultrasound detector (faults, wall filter, STFT, per-bin background, 3x3 cell
     // ratios, hysteresis, features, classifier): more work than the baselines' front end.
     let mut events = 0usize;
-    let (cpu, _) = best_of(reps, || events = support::detect_in_memory(&iq, &[], LineGeometry::default()));
+    let (cpu, _) = best_of(reps, || {
+        events = support::detect_in_memory(&iq, &[], LineGeometry::default())
+    });
     put(
         "pipeline_samples_per_s",
         n as f64 / cpu,
@@ -155,7 +171,9 @@ fn main() {
     put(
         "detector_x_real_time",
         seconds / cpu,
-        &format!("whole detector, simulated I/Q 16 kHz + optical 1 kHz x2, in memory ({events} events)"),
+        &format!(
+            "whole detector, simulated I/Q 16 kHz + optical 1 kHz x2, in memory ({events} events)"
+        ),
     );
     let options = RunOptions::default();
     let (cpu, wall1) = best_of(reps, || {
@@ -186,7 +204,10 @@ fn main() {
         2.0 * seconds / wall2,
         "two recordings on two threads at once (batch), wall time",
     );
-    out.insert("detector_recording".into(), trace.recording.base.display().to_string().into());
+    out.insert(
+        "detector_recording".into(),
+        trace.recording.base.display().to_string().into(),
+    );
 
     out.insert("reps".into(), reps.into());
     out.insert("trace".into(), trace_path.display().to_string().into());
@@ -283,7 +304,8 @@ fn front_end_real(hp: &clotair::dsp::biquad::Sos, x: &[f32], threshold_db: f32) 
 /// The ultrasound detector fed from the raw trace file in chunks.
 fn detect_raw_file(path: &Path) -> usize {
     let mut file = std::fs::File::open(path).expect("open trace");
-    let mut detector = Detector::new(&support::config(true, false, LineGeometry::default())).expect("config");
+    let mut detector =
+        Detector::new(&support::config(true, false, LineGeometry::default())).expect("config");
     let mut events = 0usize;
     let mut emit = |_: &Event| events += 1;
     let mut bytes = vec![0u8; CHUNK * 8];
@@ -331,7 +353,11 @@ fn detect_wav(path: &Path) -> usize {
         if frames == 0 {
             break;
         }
-        for (dst, src) in iq.chunks_exact_mut(2).zip(buf.chunks_exact(channels)).take(frames) {
+        for (dst, src) in iq
+            .chunks_exact_mut(2)
+            .zip(buf.chunks_exact(channels))
+            .take(frames)
+        {
             dst.copy_from_slice(&src[..2]);
         }
         detector.push_ultrasound(&iq[..frames * 2], &mut emit);

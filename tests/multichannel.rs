@@ -68,7 +68,11 @@ fn check<const C: usize>() {
             .collect();
         let mut yf = frames.clone();
         SosStateMulti::<C>::default().block(sos, &frames, &mut yf);
-        assert_eq!(bits(yf.as_flattened()), bits(&want), "C = {C}, design {d}, frames");
+        assert_eq!(
+            bits(yf.as_flattened()),
+            bits(&want),
+            "C = {C}, design {d}, frames"
+        );
 
         let mut st = SosStateMulti::<C>::default();
         let per: Vec<f32> = frames.iter().flat_map(|&f| st.process(sos, f)).collect();

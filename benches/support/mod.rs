@@ -68,7 +68,8 @@ pub fn bench_trace(seconds: u32) -> Trace {
             ..SimOptions::realistic(f64::from(seconds))
         };
         let rec = sim::simulate_recording(&options, SEED, 0);
-        rec.write(&dir, options.format).expect("write bench recording");
+        rec.write(&dir, options.format)
+            .expect("write bench recording");
     }
     let recording = Recording::at_base(&base).expect("bench recording");
     let line = match &recording.sidecar {
