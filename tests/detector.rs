@@ -47,21 +47,23 @@ fn ultrasound(seconds: f32, emboli: &[(f32, f32, f32, f32)], seed: u64) -> Vec<f
     x
 }
 
-/// Two optical channels at 0.4 and 0.6 of full scale with 0.05 % noise; air bumps both up
-/// by `delta` for `dur` from `start`.
+/// Two optical channels at 0.4 (red) and 0.6 (near-IR) of full scale with 0.05 % noise; each
+/// bump changes the near-IR transmission by `delta` (peak, relative) for `dur` from `start`,
+/// and the red by twice its absorbance change, as a change of the blood in the beam does
+/// (Beer–Lambert, red absorbed about twice as much: signal model).
 fn optical(seconds: f32, bumps: &[(f32, f32, f32)], seed: u64) -> Vec<f32> {
     let n = (seconds * OPT_HZ as f32) as usize;
     let mut g = Gauss(seed);
     let mut x = Vec::with_capacity(2 * n);
     for i in 0..n {
         let t = i as f32 / OPT_HZ as f32;
-        let mut gain = 1.0;
+        let mut gain = 1.0f32;
         for &(start, dur, delta) in bumps {
             if t >= start && t < start + dur {
                 gain += delta * (std::f32::consts::PI * (t - start) / dur).sin();
             }
         }
-        x.push(0.4 * gain * (1.0 + 0.0005 * g.next()));
+        x.push(0.4 * gain.powi(2) * (1.0 + 0.0005 * g.next()));
         x.push(0.6 * gain * (1.0 + 0.0005 * g.next()));
     }
     x

@@ -79,7 +79,26 @@ pub struct Decision {
 /// Classifies a sighting or pair from its feature vector: with the tree trained by
 /// `clotair train` ([`super::model`]) when one is built in, else with [`rules`].
 pub fn classify(v: &FeatureVector) -> Decision {
-    super::tree::predict(super::model::NODES, v).unwrap_or_else(|| rules(v))
+    let d = super::tree::predict(super::model::NODES, v).unwrap_or_else(|| rules(v));
+    physics(v, d)
+}
+
+/// What the optical sensor alone can never mean, whatever a trained model says: air lets more
+/// light through and a clot less (signal model, Beer–Lambert), so a rise is no clot and a
+/// fall no air. Such a sighting is called an artifact.
+fn physics(v: &FeatureVector, d: Decision) -> Decision {
+    let optical_only = v[11] > 0.5 && v[0] < 0.5;
+    let delta = v[12];
+    let contradicts =
+        (d.class == Class::Clot && delta > 0.0) || (d.class == Class::Air && delta < 0.0);
+    if optical_only && contradicts {
+        Decision {
+            class: Class::Artifact,
+            confidence: d.confidence,
+        }
+    } else {
+        d
+    }
 }
 
 /// Physically motivated rules: the reference the trained model is compared with.
