@@ -8,7 +8,8 @@
 //! bring little.
 //!
 //! Why its own CART beside `linfa-trees`: a device's model must be reproducible from its data,
-//! and linfa-trees' fit is not reproducible across processes (see [`grow`]). The fit here is
+//! and linfa-trees' fit is not reproducible across processes (its class tallies live in a
+//! `HashMap` whose order changes per process, and near-tie splits flip). The fit here is
 //! the textbook algorithm in a fixed order; linfa-trees is fit on the same rows with the same
 //! settings every time, and its training accuracy is printed beside ours as the reference.
 
