@@ -1,18 +1,21 @@
 //! `clotair demo`: the README's main command. Simulates a small labelled set with a fixed
 //! seed, evaluates the detector on it, prints the table and plots a few detections.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::run::RunOptions;
 use crate::sim::{simulate_dataset, Preset};
 
 use super::detect::report_failures;
+use super::plot::{plot, PlotArgs};
 
 /// Recordings in the demo set.
 const DEMO_RECORDINGS: u64 = 8;
 /// Length of each, minutes: with the dense preset, about a hundred emboli in all.
 const DEMO_MINUTES: f64 = 1.0;
+/// Detections plotted.
+const DEMO_PLOTS: usize = 3;
 use super::eval::evaluate;
 
 /// Arguments of `demo`.
@@ -50,5 +53,36 @@ pub fn run(args: DemoArgs) -> ExitCode {
     let evaluation = evaluate(&data, Some(&results), false, &RunOptions::default());
     print!("{}", evaluation.report.table());
     println!("events and eval.json in {}", results.display());
+    plot_detections(&evaluation.outcomes, &results, &args.out.join("plots"));
     report_failures(&evaluation.failures)
+}
+
+/// One-second plots around the first alarms of the first recordings, with the labels and the
+/// detected events drawn over the signals.
+fn plot_detections(outcomes: &[crate::run::Outcome], results: &Path, dir: &Path) {
+    let alarms = outcomes.iter().flat_map(|o| {
+        o.events
+            .iter()
+            .filter(|e| e.class.is_alarm())
+            .take(1)
+            .map(move |e| (o, e))
+    });
+    for (o, e) in alarms.take(DEMO_PLOTS) {
+        let t = e.start_us as f64 * 1e-6;
+        let out = dir.join(format!("{}_{:.1}s.png", o.recording.name, t));
+        let args = PlotArgs {
+            recording: o.recording.base.clone(),
+            out: out.clone(),
+            from: Some((t - 0.4).max(0.0)),
+            to: Some(t + 0.6),
+            events: Some(results.join(format!("{}.events.csv", o.recording.name))),
+        };
+        let made = std::fs::create_dir_all(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| plot(&args).map_err(|e| e.to_string()));
+        match made {
+            Ok(()) => println!("plot of an alarm ({}): {}", e.class.as_str(), out.display()),
+            Err(err) => eprintln!("error: {err}"),
+        }
+    }
 }

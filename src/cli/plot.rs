@@ -110,11 +110,18 @@ fn wav_duration(path: &Path) -> Result<f64, io::Error> {
 
 /// Why a plot could not be made, with the file it is about.
 #[derive(Debug, thiserror::Error)]
-enum PlotError {
+pub enum PlotError {
+    /// A recording's file could not be read.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// Anything else, with the file it is about.
     #[error("{path}: {problem}")]
-    Other { path: PathBuf, problem: String },
+    Other {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
 }
 
 fn other(path: &Path, problem: impl std::fmt::Display) -> PlotError {
@@ -211,7 +218,8 @@ fn shade(
     Ok(())
 }
 
-fn plot(args: &PlotArgs) -> Result<(), PlotError> {
+/// Draws the plot `args` asks for.
+pub fn plot(args: &PlotArgs) -> Result<(), PlotError> {
     if args
         .out
         .extension()
