@@ -107,18 +107,49 @@ fn outputs_for(phase: usize, factor: usize, n_in: usize) -> usize {
     }
 }
 
-/// State of a real [`Decimator`]: the filter's delay lines and the position in the output grid.
+/// A cascade state that a decimator can run: the real one ([`SosState`]) or the I/Q one
+/// ([`SosStateIq`]).
+pub trait CascadeState: Copy + Default {
+    /// The sample type: `f32` or `Complex32`.
+    type Sample: Copy;
+    /// Filters one sample.
+    fn step(&mut self, sos: &Sos, x: Self::Sample) -> Self::Sample;
+}
+
+impl CascadeState for SosState {
+    type Sample = f32;
+    #[inline]
+    fn step(&mut self, sos: &Sos, x: f32) -> f32 {
+        self.process(sos, x)
+    }
+}
+
+impl CascadeState for SosStateIq {
+    type Sample = Complex32;
+    #[inline]
+    fn step(&mut self, sos: &Sos, x: Complex32) -> Complex32 {
+        self.process(sos, x)
+    }
+}
+
+/// State of a [`Decimator`] over samples of `F`'s kind: the filter's delay lines and the
+/// position in the output grid. Use [`DecimatorState`] (real) or [`DecimatorStateIq`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct DecimatorState {
-    filter: SosState,
+pub struct DecimatorStateOf<F> {
+    filter: F,
     phase: usize,
 }
 
-impl DecimatorState {
+/// State of a real [`Decimator`].
+pub type DecimatorState = DecimatorStateOf<SosState>;
+/// State of a complex I/Q [`Decimator`]: the same real low-pass on I and Q.
+pub type DecimatorStateIq = DecimatorStateOf<SosStateIq>;
+
+impl<F: CascadeState> DecimatorStateOf<F> {
     /// Filters one input sample; returns the output sample when this input is a kept one.
     #[inline]
-    pub fn process(&mut self, d: &Decimator, x: f32) -> Option<f32> {
-        let y = self.filter.process(&d.sos, x);
+    pub fn process(&mut self, d: &Decimator, x: F::Sample) -> Option<F::Sample> {
+        let y = self.filter.step(&d.sos, x);
         let keep = self.phase == 0;
         self.phase += 1;
         if self.phase == d.factor {
@@ -127,7 +158,7 @@ impl DecimatorState {
         keep.then_some(y)
     }
 
-    /// How many outputs the next [`DecimatorState::block`] call with `n_in` inputs writes.
+    /// How many outputs the next [`DecimatorStateOf::block`] call with `n_in` inputs writes.
     pub fn outputs_for(&self, d: &Decimator, n_in: usize) -> usize {
         outputs_for(self.phase, d.factor, n_in)
     }
@@ -136,9 +167,9 @@ impl DecimatorState {
     /// (`⌈n/factor⌉` or `⌊n/factor⌋` depending on the position left by earlier calls).
     ///
     /// # Panics
-    /// If `y` is shorter than [`DecimatorState::outputs_for`]`(d, x.len())` (checked before
+    /// If `y` is shorter than [`DecimatorStateOf::outputs_for`]`(d, x.len())` (checked before
     /// any state changes).
-    pub fn block(&mut self, d: &Decimator, x: &[f32], y: &mut [f32]) -> usize {
+    pub fn block(&mut self, d: &Decimator, x: &[F::Sample], y: &mut [F::Sample]) -> usize {
         let n_out = self.outputs_for(d, x.len());
         assert!(y.len() >= n_out, "DecimatorState::block: y too short");
         let mut k = 0;
@@ -153,55 +184,6 @@ impl DecimatorState {
 
     /// Clears the filter and restarts the output grid at the next input.
     pub fn reset(&mut self) {
-        *self = DecimatorState::default();
-    }
-}
-
-/// State of a complex I/Q [`Decimator`]: the same real low-pass on I and Q.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct DecimatorStateIq {
-    filter: SosStateIq,
-    phase: usize,
-}
-
-impl DecimatorStateIq {
-    /// Filters one input sample; returns the output sample when this input is a kept one.
-    #[inline]
-    pub fn process(&mut self, d: &Decimator, x: Complex32) -> Option<Complex32> {
-        let y = self.filter.process(&d.sos, x);
-        let keep = self.phase == 0;
-        self.phase += 1;
-        if self.phase == d.factor {
-            self.phase = 0;
-        }
-        keep.then_some(y)
-    }
-
-    /// How many outputs the next [`DecimatorStateIq::block`] call with `n_in` inputs writes.
-    pub fn outputs_for(&self, d: &Decimator, n_in: usize) -> usize {
-        outputs_for(self.phase, d.factor, n_in)
-    }
-
-    /// Decimates `x`, writing the outputs to the start of `y`; returns how many were written.
-    ///
-    /// # Panics
-    /// If `y` is shorter than [`DecimatorStateIq::outputs_for`]`(d, x.len())` (checked before
-    /// any state changes).
-    pub fn block(&mut self, d: &Decimator, x: &[Complex32], y: &mut [Complex32]) -> usize {
-        let n_out = self.outputs_for(d, x.len());
-        assert!(y.len() >= n_out, "DecimatorStateIq::block: y too short");
-        let mut k = 0;
-        for &xi in x {
-            if let Some(v) = self.process(d, xi) {
-                y[k] = v;
-                k += 1;
-            }
-        }
-        k
-    }
-
-    /// Clears the filter and restarts the output grid at the next input.
-    pub fn reset(&mut self) {
-        *self = DecimatorStateIq::default();
+        *self = Self::default();
     }
 }
