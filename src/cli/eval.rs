@@ -150,9 +150,18 @@ pub fn run(args: EvalArgs) -> ExitCode {
         args.quiet,
         &args.tuning.options(),
     );
-    print!("{}", evaluation.report.table());
-    if let Some(out) = &args.out {
-        println!("report: {}", out.join("eval.json").display());
+    // With nothing scored the table would be all n/a: the failures say why.
+    if evaluation.report.recordings > 0 {
+        print!("{}", evaluation.report.table());
+        if let Some(out) = &args.out {
+            println!("report: {}", out.join("eval.json").display());
+        }
+    } else if evaluation.failures.is_empty() {
+        eprintln!(
+            "error: {}: no labelled recording to score (labels are NAME.labels.csv)",
+            args.dataset.display()
+        );
+        return ExitCode::FAILURE;
     }
     report_failures(&evaluation.failures)
 }

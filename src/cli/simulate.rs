@@ -47,6 +47,10 @@ fn parse_format(s: &str) -> Result<SampleFormat, String> {
 
 /// Runs `clotair simulate`.
 pub fn run(args: SimulateArgs) -> ExitCode {
+    if args.count == 0 {
+        eprintln!("error: --count 0: nothing to simulate (give at least 1 recording)");
+        return ExitCode::FAILURE;
+    }
     let duration_s = args.minutes * 60.0;
     if !(1.0..=MAX_DURATION_S).contains(&duration_s) {
         eprintln!(

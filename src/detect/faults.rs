@@ -99,11 +99,6 @@ impl FaultMonitor {
         }
     }
 
-    /// Whether any fault is active now: the detector's output is not to be trusted.
-    pub fn any_active(&self) -> bool {
-        self.flat || self.nan || self.sat || self.coupling
-    }
-
     /// Checks one frame of raw samples; returns the sanitised frame (non-finite values are
     /// replaced by 0, so that no filter state is poisoned) and reports new faults.
     pub fn process(&mut self, x: [f32; 2], out: &mut impl FnMut(FaultReport)) -> [f32; 2] {

@@ -171,7 +171,6 @@ struct Pending {
 struct Seen {
     start_us: u64,
     decision: Decision,
-    emitted: bool,
     paired: bool,
 }
 
@@ -488,7 +487,6 @@ impl Detector {
         let _ = self.history.push_back(Seen {
             start_us: p.start_us,
             decision,
-            emitted: true,
             paired: mechanical,
         });
         self.emit_event(event, emit);
@@ -508,7 +506,7 @@ impl Detector {
                 // The same embolus, already reported by the optical sensor upstream.
                 if let Some(seen) = self.history.iter_mut().nth(i) {
                     seen.paired = true;
-                    if seen.emitted && seen.decision.class.is_alarm() {
+                    if seen.decision.class.is_alarm() {
                         return;
                     }
                 }

@@ -41,11 +41,6 @@ impl Clock {
     pub const fn now_us(&self) -> u64 {
         to_us(self.samples, self.rate_hz)
     }
-
-    /// A duration in samples, as µs.
-    pub const fn span_us(&self, samples: u64) -> u64 {
-        to_us(samples, self.rate_hz)
-    }
 }
 
 /// Sample `index` at `rate_hz` as µs, exact in integers for any recording length the u64 holds

@@ -255,11 +255,6 @@ impl UltrasoundPath {
         self.a.blood_mean_hz
     }
 
-    /// Total background (blood) power, summed over bins.
-    pub fn blood_power(&self) -> f32 {
-        self.a.background.iter().sum()
-    }
-
     /// Processes one I/Q sample (already checked finite); calls `out` with each sighting.
     pub fn process(&mut self, iq: Complex32, out: &mut impl FnMut(UsSighting)) {
         let clipped = libm::fabsf(iq.re) >= CLIP_LEVEL || libm::fabsf(iq.im) >= CLIP_LEVEL;
