@@ -1,6 +1,8 @@
 //! Air volume: per bubble, and accumulated over a sliding window, as infusion and bypass
 //! safety logic alarm on both (COBE US 5,394,732; Hospira US 9,498,583).
 
+use crate::event::AirLimit;
+
 /// Optical beam width along the tube: the bubble is seen while any part of it is in the
 /// beam, so the seen duration is (length + beam) / velocity (signal model).
 pub const OPTICAL_BEAM_MM: f32 = 1.0;
@@ -33,6 +35,22 @@ impl Default for AirLimits {
             single_bubble_ul: 50.0,
             cumulative_ul: 1000.0,
             window_s: 900.0,
+        }
+    }
+}
+
+impl AirLimits {
+    /// Which limits a bubble of `volume_ul`, bringing the window's total to `total_ul`,
+    /// reaches.
+    pub fn reached(&self, volume_ul: f32, total_ul: f32) -> Option<AirLimit> {
+        match (
+            volume_ul >= self.single_bubble_ul,
+            total_ul >= self.cumulative_ul,
+        ) {
+            (true, true) => Some(AirLimit::Both),
+            (true, false) => Some(AirLimit::Single),
+            (false, true) => Some(AirLimit::Cumulative),
+            (false, false) => None,
         }
     }
 }

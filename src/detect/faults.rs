@@ -19,10 +19,19 @@ pub const FULL_SCALE: f32 = 0.985;
 pub const COUPLING_DROP_DB: f32 = 12.0;
 /// How long the drop must last.
 pub const COUPLING_S: f32 = 0.8;
-/// Fast and slow power time constants for the coupling check.
+/// Fast power time constant for the coupling check.
 pub const POWER_FAST_TAU_S: f32 = 0.05;
-/// Slow reference: seconds, so that a coupling loss of seconds still stands out.
-pub const POWER_SLOW_TAU_S: f32 = 20.0;
+/// The coupling reference is the median of the mean powers of the last [`REFERENCE_BLOCKS`]
+/// blocks of this length: seconds, so that a coupling loss of seconds still stands out.
+pub const REFERENCE_BLOCK_S: u32 = 1;
+/// Blocks in the coupling reference (20 s). The median of every block, not a mean of the
+/// healthy ones: a coupling loss shorter than half of it, or a diathermy burst, does not move
+/// it, and it needs no judgement of which blocks were healthy, a judgement that would make
+/// it depend on the whole past. After 20 s it no longer depends on what came before, which
+/// is what lets a long recording be cut into segments that each give the events of the
+/// whole stream (`run`'s segment mode). A loss longer than 10 s becomes the reference: the
+/// fault was reported at its onset.
+pub const REFERENCE_BLOCKS: usize = 20;
 /// Clean samples after a NaN run before it counts as over.
 pub const NAN_CLEAR_S: f32 = 0.05;
 
@@ -46,7 +55,7 @@ pub struct FaultMonitor {
     nan_clear: u64,
     coupling_len: u64,
     fast_alpha: f32,
-    slow_alpha: f32,
+    reference_block: u32,
     /// [`COUPLING_DROP_DB`] as a power ratio, computed once (it was 60 % of the detector's
     /// time as a `powf` per sample).
     coupling_drop: f32,
@@ -62,7 +71,17 @@ pub struct FaultMonitor {
     sat_blocks: u32,
     sat: bool,
     power_fast: f32,
-    power_slow: f32,
+    /// Power summed over the current reference block, and its samples (finite, all).
+    block_power: f32,
+    block_finite: u32,
+    block_samples: u32,
+    /// Mean power of the last blocks (a ring) and how many are filled.
+    reference: [f32; REFERENCE_BLOCKS],
+    reference_len: usize,
+    reference_next: usize,
+    /// Fast power below which the coupling counts as lost: the reference times
+    /// [`COUPLING_DROP_DB`]; −∞ until the first block.
+    coupling_threshold: f32,
     low_run: u64,
     coupling: bool,
 }
@@ -80,7 +99,7 @@ impl FaultMonitor {
             nan_clear: (NAN_CLEAR_S * fs) as u64,
             coupling_len: (COUPLING_S * fs) as u64,
             fast_alpha: 1.0 - libm::expf(-1.0 / (POWER_FAST_TAU_S * fs)),
-            slow_alpha: 1.0 - libm::expf(-1.0 / (POWER_SLOW_TAU_S * fs)),
+            reference_block: (REFERENCE_BLOCK_S * rate_hz).max(1),
             coupling_drop: libm::powf(10.0, -COUPLING_DROP_DB / 10.0),
             n: 0,
             last: [f32::NAN; 2],
@@ -93,7 +112,13 @@ impl FaultMonitor {
             sat_blocks: 0,
             sat: false,
             power_fast: 0.0,
-            power_slow: 0.0,
+            block_power: 0.0,
+            block_finite: 0,
+            block_samples: 0,
+            reference: [0.0; REFERENCE_BLOCKS],
+            reference_len: 0,
+            reference_next: 0,
+            coupling_threshold: f32::NEG_INFINITY,
             low_run: 0,
             coupling: false,
         }
@@ -162,6 +187,8 @@ impl FaultMonitor {
                 self.block_clipped as f32 >= SATURATION_FRACTION * self.block_count as f32;
             self.block_count = 0;
             self.block_clipped = 0;
+            // A point of the stream's fixed grid: see `dsp::snap`.
+            self.power_fast = crate::dsp::snap(self.power_fast);
             if saturated {
                 self.sat_blocks += 1;
                 if self.sat_blocks >= SATURATION_BLOCKS && !self.sat {
@@ -180,12 +207,12 @@ impl FaultMonitor {
             }
         }
 
-        // Loss of coupling: the received power falls far below its slow reference.
+        // Loss of coupling: the received power falls far below its reference.
         if self.check_coupling && finite {
             self.power_fast += self.fast_alpha * (power - self.power_fast);
-            let warm = n as f32 * self.slow_alpha > 0.05;
-            let threshold = self.power_slow * self.coupling_drop;
-            if warm && self.power_fast < threshold {
+            self.block_power += power;
+            self.block_finite += 1;
+            if self.power_fast < self.coupling_threshold {
                 self.low_run += 1;
                 if self.low_run >= self.coupling_len && !self.coupling {
                     let start = n + 1 - self.low_run;
@@ -200,12 +227,51 @@ impl FaultMonitor {
                 self.low_run = 0;
                 self.coupling = false;
             }
-            // The reference learns only from a healthy signal.
-            if !self.coupling && self.low_run == 0 {
-                let a = self.slow_alpha.max(1.0 / (n as f32 + 1.0));
-                self.power_slow += a * (power - self.power_slow);
+        }
+        if self.check_coupling {
+            self.block_samples += 1;
+            if self.block_samples >= self.reference_block {
+                if self.block_finite > 0 {
+                    self.reference[self.reference_next] =
+                        self.block_power / self.block_finite as f32;
+                    self.reference_next = (self.reference_next + 1) % REFERENCE_BLOCKS;
+                    self.reference_len = (self.reference_len + 1).min(REFERENCE_BLOCKS);
+                    self.coupling_threshold = self.median_block_power() * self.coupling_drop;
+                }
+                self.block_power = 0.0;
+                self.block_finite = 0;
+                self.block_samples = 0;
             }
         }
         clean
     }
+
+    /// The coupling reference: the median block power held (the lower middle one).
+    fn median_block_power(&self) -> f32 {
+        let len = self.reference_len;
+        let mut sorted = self.reference;
+        let sorted = &mut sorted[..len];
+        sorted.sort_unstable_by(f32::total_cmp);
+        sorted[(len - 1) / 2]
+    }
+
+    /// Samples after which every block grid of the monitor repeats: a stream cut at a
+    /// multiple of this meets the same grids as the whole stream.
+    pub fn period_samples(&self) -> u64 {
+        let sat = u64::from(self.sat_block);
+        if self.check_coupling {
+            lcm(sat, u64::from(self.reference_block))
+        } else {
+            sat
+        }
+    }
+}
+
+/// Least common multiple.
+pub(crate) fn lcm(a: u64, b: u64) -> u64 {
+    let (mut x, mut y) = (a.max(1), b.max(1));
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    a.max(1) / x * b.max(1)
 }

@@ -40,7 +40,7 @@ use core::fmt;
 
 use num_complex::Complex32;
 
-use crate::event::{AirLimit, Class, Event, Features, Sensor};
+use crate::event::{Class, Event, Features, Sensor};
 use crate::line::LineGeometry;
 
 use air::{AirLimits, AirWindow};
@@ -63,6 +63,16 @@ pub const SLOWEST_EMBOLUS: f32 = 0.2;
 const PENDING: usize = 48;
 /// Recent optical sightings kept for pairing: enough for a shower within the longest transit.
 const HISTORY: usize = 32;
+/// A blood velocity measured from the Doppler spectrum is used for this long after the
+/// ultrasound sighting that measured it; older, it is taken as unknown.
+pub const VELOCITY_MAX_AGE_S: u64 = 30;
+/// The longest the detector's decisions depend on past signal, s: the velocity's age, beyond
+/// the coupling reference (20 s), the envelope's hold (2 s) and the longest transit between
+/// the sensors. The exponential memories (filters, noise levels) have forgotten their start
+/// to float precision well within it. A stream fed from a point in a recording on, with at
+/// least this much signal before the part that counts, gives that part's events as the whole
+/// stream does: the segment mode of the batch runner rests on it (and tests it).
+pub const MEMORY_S: u64 = VELOCITY_MAX_AGE_S + 5;
 
 /// Everything the detector is configured with.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -193,8 +203,12 @@ pub struct Detector {
     /// Blood mean Doppler frequency of the last ultrasound sighting decided: a snapshot taken
     /// in stream-time order, so that it does not depend on how far a stream has been read.
     blood_mean_hz: f32,
+    /// When `blood_mean_hz` was measured.
+    blood_mean_at_us: u64,
     us_onset_delay_us: u64,
     opt_onset_delay_us: u64,
+    /// Stream time of the first sample fed, µs: added to every event's times.
+    origin_us: u64,
 }
 
 fn check_rate(rate: Option<u32>, err: ConfigError) -> Result<(), ConfigError> {
@@ -269,15 +283,48 @@ impl Detector {
             air: AirWindow::new(config.air_limits.window_s),
             simultaneous_us: ms_to_us(SIMULTANEOUS_MS),
             blood_mean_hz: f32::NAN,
+            blood_mean_at_us: 0,
             cos_angle: config.line.angle_deg.map(|a| libm::cosf(a.to_radians())),
             us_onset_delay_us,
             opt_onset_delay_us,
+            origin_us: 0,
         })
     }
 
     /// The configuration.
     pub fn config(&self) -> &DetectorConfig {
         &self.config
+    }
+
+    /// Starts the streams at a point of a longer recording: the first samples fed are those
+    /// of stream time `t_s` (whole seconds, so that the sample index is whole at every rate),
+    /// and every event's times count from the recording's start. Call it before feeding
+    /// samples, at a time that is a multiple of [`Detector::period_s`].
+    ///
+    /// # Panics
+    /// If samples were fed already.
+    pub fn start_at(&mut self, t_s: u64) {
+        let fed = self.us.as_ref().map_or(0, |p| p.clock().samples())
+            + self.opt.as_ref().map_or(0, |p| p.clock().samples());
+        assert!(fed == 0, "start_at must come before the first sample");
+        self.origin_us = t_s * 1_000_000;
+    }
+
+    /// Whole seconds after which every internal grid of the detector (STFT frames, envelope
+    /// segments, fault blocks, baseline strides) repeats on both sensors: a stream started at
+    /// a multiple of it meets the grids of the whole recording. `None` if no such period
+    /// within an hour (a rate that does not fit the grids).
+    pub fn period_s(&self) -> Option<u64> {
+        let mut periods = heapless::Vec::<(u64, u32), 2>::new();
+        if let (Some(us), Some(f)) = (&self.us, &self.us_faults) {
+            let p = faults::lcm(us.period_samples(), f.period_samples());
+            let _ = periods.push((p, us.clock().rate_hz()));
+        }
+        if let (Some(opt), Some(f)) = (&self.opt, &self.opt_faults) {
+            let p = faults::lcm(opt.period_samples(), f.period_samples());
+            let _ = periods.push((p, opt.clock().rate_hz()));
+        }
+        (1..=3600u64).find(|s| periods.iter().all(|&(p, r)| (s * u64::from(r)) % p == 0))
     }
 
     /// Feeds interleaved ultrasound samples (I, Q, I, Q, …) in order; calls `emit` for every
@@ -443,7 +490,7 @@ impl Detector {
                     _ => self.config.ultrasound_rate_hz,
                 }
                 .unwrap_or(1);
-                emit(&Event {
+                let event = Event {
                     class: Class::Fault,
                     start_us: to_us(f.start, rate),
                     end_us: to_us(f.ready, rate),
@@ -454,7 +501,8 @@ impl Detector {
                     fault: Some(f.kind),
                     air_limit: None,
                     classifier_input: [f32::NAN; classify::N_FEATURES],
-                });
+                };
+                self.emit_event(event, emit);
             }
             Item::Opt(s) => self.decide_optical(p, s, emit),
             Item::Us(s) => self.decide_ultrasound(p, s, emit),
@@ -496,6 +544,7 @@ impl Detector {
         let rate = self.config.ultrasound_rate_hz.unwrap_or(1);
         if s.blood_mean_hz.is_finite() {
             self.blood_mean_hz = s.blood_mean_hz;
+            self.blood_mean_at_us = p.decide_us;
         }
         let mechanical = self
             .opt
@@ -551,7 +600,8 @@ impl Detector {
         } else {
             self.classify(&input)
         };
-        features.volume_ul = self.volume_ul(decision.class, features.duration_ms, beam_mm);
+        features.volume_ul =
+            self.volume_ul(decision.class, features.duration_ms, beam_mm, p.decide_us);
         let event = Event {
             class: decision.class,
             start_us: p.start_us,
@@ -571,7 +621,7 @@ impl Detector {
     /// sighting of, if the geometry allows pairing.
     fn pair(&self, t_us: u64) -> Option<usize> {
         let spacing_m = self.config.line.spacing_mm? * 1e-3;
-        let v = self.mean_velocity_m_s()?;
+        let v = self.mean_velocity_m_s(t_us)?;
         if spacing_m <= 0.0 {
             return None;
         }
@@ -597,9 +647,12 @@ impl Detector {
 
     /// Mean flow velocity: from the sidecar's flow and tube, else from the blood's Doppler
     /// frequency with the sidecar's carrier and angle.
-    fn mean_velocity_m_s(&self) -> Option<f32> {
+    fn mean_velocity_m_s(&self, now_us: u64) -> Option<f32> {
         if let Some(v) = self.config.line.mean_velocity_m_s() {
             return Some(v);
+        }
+        if now_us.saturating_sub(self.blood_mean_at_us) > VELOCITY_MAX_AGE_S * 1_000_000 {
+            return None;
         }
         let f0 = self.config.line.carrier_hz?;
         let cos = self.cos_angle?;
@@ -616,12 +669,12 @@ impl Detector {
         }
     }
 
-    fn volume_ul(&self, class: Class, duration_ms: f32, beam_mm: f32) -> f32 {
+    fn volume_ul(&self, class: Class, duration_ms: f32, beam_mm: f32, now_us: u64) -> f32 {
         if class != Class::Air {
             return f32::NAN;
         }
         let v = self
-            .mean_velocity_m_s()
+            .mean_velocity_m_s(now_us)
             .unwrap_or(air::DEFAULT_VELOCITY_M_S);
         let d = self
             .config
@@ -632,20 +685,14 @@ impl Detector {
     }
 
     fn emit_event(&mut self, mut event: Event, emit: &mut impl FnMut(&Event)) {
+        event.start_us += self.origin_us;
+        event.end_us += self.origin_us;
+        event.detected_us += self.origin_us;
         if event.class == Class::Air && event.features.volume_ul.is_finite() {
             let volume = event.features.volume_ul;
             let total = self.air.add(event.start_us, volume);
             event.features.cumulative_ul = total;
-            let limits = &self.config.air_limits;
-            event.air_limit = match (
-                volume >= limits.single_bubble_ul,
-                total >= limits.cumulative_ul,
-            ) {
-                (true, true) => Some(AirLimit::Both),
-                (true, false) => Some(AirLimit::Single),
-                (false, true) => Some(AirLimit::Cumulative),
-                (false, false) => None,
-            };
+            event.air_limit = self.config.air_limits.reached(volume, total);
         }
         emit(&event);
     }

@@ -27,6 +27,8 @@ pub const SMOOTH_S: f32 = 0.002;
 const MAX_SMOOTH: usize = 8;
 /// Time to learn baseline and noise before detecting.
 pub const WARMUP_S: f32 = 0.4;
+/// The noise level is snapped to 15 bits this often (a point of a fixed grid of the stream).
+pub const SNAP_S: f32 = 0.1;
 
 /// Tunable thresholds of the optical detector.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -114,7 +116,6 @@ pub struct OpticalPath {
     channels: usize,
     baseline: [SlidingQuantile<BASELINE_LEN>; 2],
     stride: u32,
-    stride_phase: u32,
     noise_mad: f32,
     noise_alpha: f32,
     warmup: u64,
@@ -123,6 +124,8 @@ pub struct OpticalPath {
     hold: u64,
     smooth: [f32; MAX_SMOOTH],
     smooth_len: usize,
+    /// Samples between snaps of the noise level (see `dsp::snap`).
+    snap_every: u64,
     smooth_pos: usize,
     acc: Option<Accum>,
     onsets: Onsets,
@@ -145,7 +148,6 @@ impl OpticalPath {
             channels,
             baseline: [SlidingQuantile::new(), SlidingQuantile::new()],
             stride,
-            stride_phase: 0,
             noise_mad: 0.0,
             noise_alpha: 1.0 - libm::expf(-1.0 / (NOISE_TAU_S * fs)),
             warmup: (WARMUP_S * fs) as u64,
@@ -155,6 +157,7 @@ impl OpticalPath {
             smooth: [0.0; MAX_SMOOTH],
             smooth_len: ((SMOOTH_S * fs) as usize).clamp(1, MAX_SMOOTH),
             smooth_pos: 0,
+            snap_every: ((SNAP_S * fs) as u64).max(1),
             acc: None,
             onsets: Onsets::new(),
         })
@@ -168,6 +171,12 @@ impl OpticalPath {
     /// Start times of the most recent events, recorded as each event opens.
     pub fn onsets(&self) -> &Onsets {
         &self.onsets
+    }
+
+    /// Samples after which the path's grids (baseline stride, smoothing ring) repeat.
+    pub fn period_samples(&self) -> u64 {
+        let p = super::faults::lcm(u64::from(self.stride), self.smooth_len as u64);
+        super::faults::lcm(p, self.snap_every)
     }
 
     /// Number of channels.
@@ -185,6 +194,9 @@ impl OpticalPath {
     pub fn process(&mut self, x: [f32; 2], out: &mut impl FnMut(OptSighting)) {
         let n = self.clock.samples();
         self.clock.tick();
+        if (n + 1) % self.snap_every == 0 {
+            self.noise_mad = crate::dsp::snap(self.noise_mad);
+        }
         let mut rel = [0.0f32; 2];
         let mut have_baseline = true;
         for c in 0..self.channels {
@@ -210,13 +222,11 @@ impl OpticalPath {
             Some(acc) => n - acc.start < self.max_freeze,
             None => false,
         };
-        if !frozen {
-            self.stride_phase += 1;
-            if self.stride_phase >= self.stride {
-                self.stride_phase = 0;
-                for (b, &v) in self.baseline.iter_mut().zip(x.iter()).take(self.channels) {
-                    b.push(v);
-                }
+        // The baseline takes every `stride`-th sample on a fixed grid of the stream (frozen
+        // samples are skipped, not shifted), so that the grid does not depend on history.
+        if !frozen && (n + 1) % u64::from(self.stride) == 0 {
+            for (b, &v) in self.baseline.iter_mut().zip(x.iter()).take(self.channels) {
+                b.push(v);
             }
         }
         if !have_baseline || n < self.warmup {

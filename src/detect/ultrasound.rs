@@ -32,19 +32,20 @@ pub const WALL_ORDER: usize = 4;
 pub const KNOCK_HZ: f32 = 150.0;
 
 /// The background is the upper envelope of the blood spectrum: per bin, the largest segment
-/// mean ([`SEGMENT_S`] long), held for [`SEGMENTS`] segments and then let down by
-/// [`ENVELOPE_FALL_DB_PER_S`]. The roller pump modulates flow by 5–40 % at 0.5–5 Hz (signal
-/// model), which sweeps the edge of the blood spectrum back and forth; a mean background would
-/// see every sweep as an embolus, an envelope held over a pump period does not. A held peak
-/// needs two numbers a bin instead of a ring of the last segments (20 KiB less on the device).
+/// mean ([`SEGMENT_S`] long) of the current and the previous epoch ([`SEGMENTS`] segments,
+/// 2 s, each), so over the last 2–4 s. The roller pump modulates flow by 5–40 % at 0.5–5 Hz
+/// (signal model), which sweeps the edge of the blood spectrum back and forth; a mean
+/// background would see every sweep as an embolus, the largest mean over more than a pump
+/// period does not. Two maxima a bin instead of a ring of the last segments (20 KiB less on
+/// the device); and a memory that ends: 4 s after a burst of interference it is gone, and
+/// the envelope depends only on the last epochs, not on where the stream started (the
+/// segment mode of the batch runner rests on it).
+///
+/// Segments and epochs end on fixed sample counts of the stream (the first frame that reaches
+/// each multiple), so that their grid repeats every few seconds at any rate.
 pub const SEGMENT_S: f32 = 0.05;
-/// Segments a peak of the envelope is held: 2 s, longer than the slowest pump period.
+/// Segments in an epoch: 2 s, longer than the slowest pump period.
 pub const SEGMENTS: usize = 40;
-/// A segment mean within 2 dB of the envelope renews its hold.
-const HOLD_REFRESH: f32 = 0.63;
-/// How fast the envelope falls once a peak's hold is over: fast enough to recover from
-/// interference or a coupling loss within seconds.
-pub const ENVELOPE_FALL_DB_PER_S: f32 = 10.0;
 /// Segments learnt before anything is detected: the whole envelope, so that it holds a full
 /// pump period before it is trusted.
 pub const WARMUP_SEGMENTS: usize = SEGMENTS;
@@ -158,17 +159,18 @@ struct Analysis {
     /// Power summed over the current segment.
     segment_sum: [f32; FRAME],
     segment_frames: u32,
-    frames_per_segment: u32,
+    /// Samples per segment, and per epoch.
+    segment_samples: u64,
+    epoch_samples: u64,
+    /// Largest segment mean per bin over the current epoch so far, and over the previous one.
+    epoch_max: [f32; FRAME],
+    previous_max: [f32; FRAME],
     /// Bins near an open event during the current segment: not learnt, so that an embolus
     /// does not raise its own threshold.
     segment_dirty: [bool; FRAME],
-    /// Consecutive segments each bin has been kept from learning.
+    /// Segments each bin has been kept from learning in the current epoch.
     dirty_segments: [u8; FRAME],
     max_dirty_segments: u8,
-    /// Segments since each bin's envelope was last raised.
-    held_segments: [u8; FRAME],
-    /// Factor applied to the envelope per segment once its hold is over.
-    fall_per_segment: f32,
     /// Segments learnt so far (saturating).
     segments_len: usize,
     frames: u64,
@@ -208,7 +210,7 @@ impl UltrasoundPath {
         if !(th.on_db.is_finite() && th.off_db.is_finite() && th.off_db <= th.on_db) {
             return Err(ConfigError::Threshold);
         }
-        let frame_rate = fs / HOP as f32;
+        let segment_samples = (libm::roundf(SEGMENT_S * fs) as u64).max(HOP as u64);
         let bin_hz = fs / FRAME as f32;
         Ok(Self {
             wall,
@@ -220,12 +222,13 @@ impl UltrasoundPath {
                 background: [0.0; FRAME],
                 segment_sum: [0.0; FRAME],
                 segment_frames: 0,
-                frames_per_segment: ((SEGMENT_S * frame_rate) as u32).max(1),
+                segment_samples,
+                epoch_samples: segment_samples * SEGMENTS as u64,
+                epoch_max: [0.0; FRAME],
+                previous_max: [0.0; FRAME],
                 segment_dirty: [false; FRAME],
                 dirty_segments: [0; FRAME],
                 max_dirty_segments: libm::ceilf(MAX_EMBOLUS_S / SEGMENT_S) as u8,
-                held_segments: [0; FRAME],
-                fall_per_segment: libm::powf(10.0, -ENVELOPE_FALL_DB_PER_S * SEGMENT_S / 10.0),
                 segments_len: 0,
                 frames: 0,
                 smooth: [[0.0; FRAME]; 3],
@@ -250,6 +253,11 @@ impl UltrasoundPath {
         &self.a.onsets
     }
 
+    /// Samples after which the path's grids (STFT frames, envelope segments) repeat.
+    pub fn period_samples(&self) -> u64 {
+        super::faults::lcm(HOP as u64, self.a.epoch_samples)
+    }
+
     /// Blood mean Doppler frequency estimated from the background spectrum (NaN before warm-up).
     pub fn blood_mean_hz(&self) -> f32 {
         self.a.blood_mean_hz
@@ -265,6 +273,10 @@ impl UltrasoundPath {
         let y = self.wall_state.process(&self.wall, iq);
         if let Some(frame) = self.stft.push(y) {
             a.frame(frame, out);
+            if a.segment_frames == 0 {
+                // A segment ended: a point of the stream's fixed grid (see `dsp::snap`).
+                self.wall_state.snap();
+            }
         }
     }
 
@@ -444,39 +456,37 @@ impl Analysis {
                 (power[(k + FRAME - 1) % FRAME] + power[k] + power[(k + 1) % FRAME]) * (1.0 / 3.0);
         }
         self.segment_frames += 1;
-        if self.segment_frames < self.frames_per_segment {
+        // Samples consumed up to this frame and up to the one before it: a segment (an
+        // epoch) ends at the first frame that reaches a multiple of its length.
+        let reached = (self.frames - 1) * HOP as u64 + FRAME as u64;
+        let crossed = |len: u64| reached / len > (reached - HOP as u64) / len;
+        if !crossed(self.segment_samples) {
             return;
         }
         let scale = 1.0 / self.segment_frames as f32;
         // Near an event a bin does not learn: an embolus must not raise its own threshold.
-        // A bin kept from learning for longer than an embolus lasts is not hiding an embolus
-        // but interference (diathermy bursts re-open events over and over): it learns.
-        let first = self.segments_len == 0;
-        for ((((b, s), dirty), run), held) in self
-            .background
+        // A bin kept from learning for longer than an embolus lasts, in all over an epoch, is
+        // not hiding an embolus but interference (diathermy bursts re-open events over and
+        // over) or a sweep of the pump it has not learnt (events at each pump peak would
+        // keep the peaks from being learnt, and so on for ever): it learns.
+        for ((((m, s), dirty), run), (b, prev)) in self
+            .epoch_max
             .iter_mut()
             .zip(self.segment_sum.iter())
             .zip(self.segment_dirty.iter())
             .zip(self.dirty_segments.iter_mut())
-            .zip(self.held_segments.iter_mut())
+            .zip(self.background.iter_mut().zip(self.previous_max.iter()))
         {
-            *run = if *dirty { run.saturating_add(1) } else { 0 };
-            if *dirty && *run <= self.max_dirty_segments {
-                continue;
+            *run = run.saturating_add(*dirty as u8);
+            if !(*dirty && *run <= self.max_dirty_segments) {
+                *m = m.max(s * scale);
             }
-            let mean = s * scale;
-            if first || mean >= *b {
-                *b = mean;
-                *held = 0;
-            } else if mean >= *b * HOLD_REFRESH {
-                // Close to the peak again (the next pump cycle): the peak still stands.
-                *held = 0;
-            } else {
-                *held = held.saturating_add(1);
-                if *held as usize >= SEGMENTS {
-                    *b = (*b * self.fall_per_segment).max(mean);
-                }
-            }
+            *b = m.max(*prev);
+        }
+        if crossed(self.epoch_samples) {
+            self.previous_max = self.epoch_max;
+            self.epoch_max = [0.0; FRAME];
+            self.dirty_segments = [0; FRAME];
         }
         self.segments_len = (self.segments_len + 1).min(SEGMENTS);
         self.update_blood_mean();

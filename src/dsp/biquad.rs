@@ -97,6 +97,11 @@ impl Df2t {
     pub fn is_finite(&self) -> bool {
         self.s[0].is_finite() && self.s[1].is_finite()
     }
+
+    /// Rounds the state with [`super::snap`].
+    pub fn snap(&mut self) {
+        self.s = self.s.map(super::snap);
+    }
 }
 
 /// Most sections a cascade holds: an order-8 band-pass or band-stop Butterworth filter.
@@ -241,6 +246,11 @@ impl SosState {
     pub fn is_finite(&self) -> bool {
         self.s.iter().all(Df2t::is_finite)
     }
+
+    /// Rounds every state word with [`super::snap`].
+    pub fn snap(&mut self) {
+        self.s.iter_mut().for_each(Df2t::snap);
+    }
 }
 
 /// Delay lines for one complex I/Q channel through a real [`Sos`] cascade: the same filter
@@ -252,6 +262,12 @@ pub struct SosStateIq {
 }
 
 impl SosStateIq {
+    /// Rounds every state word with [`super::snap`].
+    pub fn snap(&mut self) {
+        self.re.snap();
+        self.im.snap();
+    }
+
     /// Filters one complex sample.
     #[inline]
     pub fn process(&mut self, sos: &Sos, x: Complex32) -> Complex32 {
