@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::detect::{ConfigError, Detector, DetectorConfig};
-use crate::event::{Event, Sensor};
+use crate::detect::air::{AirLimits, AirWindow};
+use crate::detect::{ConfigError, Detector, DetectorConfig, MEMORY_S};
+use crate::event::{Class, Event, Sensor};
 use crate::io::{self, Recording, WavStream};
 
 /// Signal time read per step from each sensor: both streams advance together so that the
@@ -26,6 +27,9 @@ pub enum RunError {
         /// What is wrong.
         source: ConfigError,
     },
+    /// The segment settings are out of range.
+    #[error(transparent)]
+    Segments(#[from] SegmentsError),
 }
 
 /// What the detector found in one recording.
@@ -47,12 +51,70 @@ pub struct RunOptions {
     /// Signal time read per step from each sensor; [`CHUNK_S`] when `None`. The events do
     /// not depend on it (tested): it trades memory for calls.
     pub chunk_s: Option<f64>,
+    /// Cut a long recording into segments run in parallel; one stream when `None`.
+    pub segments: Option<Segments>,
 }
 
-/// Streams one recording through the detector.
-pub fn detect_recording(rec: &Recording, options: &RunOptions) -> Result<Outcome, RunError> {
-    let mut us = rec.ultrasound.as_deref().map(WavStream::open).transpose()?;
-    let mut opt = rec.optical.as_deref().map(WavStream::open).transpose()?;
+/// How one long recording is cut into segments that run in parallel.
+///
+/// Segment `k` reports the events that start in `[k·L, (k+1)·L)`; its detector is fed from
+/// `W` seconds before that (the warm-up, at least [`MEMORY_S`]) to [`TAIL_S`] after it, so
+/// that its state has forgotten where it started by the time its own part begins and the
+/// events that start near its end are complete. The events then equal those of one stream
+/// over the whole recording (tested on every field); the air accumulated over the sliding
+/// window is summed again over the merged events, as it spans segments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segments {
+    /// Signal each segment reports, s (`L`).
+    pub length_s: u64,
+    /// Signal fed before each segment's own part, s (`W`).
+    pub warmup_s: u64,
+}
+
+impl Default for Segments {
+    /// Ten-minute segments with a minute of warm-up: 10 % more work for a recording spread
+    /// over every core.
+    fn default() -> Self {
+        Self {
+            length_s: 600,
+            warmup_s: 60,
+        }
+    }
+}
+
+/// Signal fed after a segment's own part, so that events starting just before its end are
+/// decided as in the whole stream: far longer than an embolus (< 300 ms), a fault's
+/// recognition (< 1 s) or a decision's wait for the other sensor.
+pub const TAIL_S: u64 = 5;
+
+/// Why segments cannot be used as given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SegmentsError {
+    /// The segment length is zero.
+    #[error("segment length must be at least 1 s")]
+    Length,
+    /// The warm-up is shorter than the detector's memory.
+    #[error("segment warm-up must be at least {MEMORY_S} s, the detector's memory")]
+    Warmup,
+}
+
+impl Segments {
+    /// Checks the lengths.
+    pub fn validate(&self) -> Result<(), SegmentsError> {
+        if self.length_s == 0 {
+            return Err(SegmentsError::Length);
+        }
+        if self.warmup_s < MEMORY_S {
+            return Err(SegmentsError::Warmup);
+        }
+        Ok(())
+    }
+}
+
+/// The detector configuration for a recording and its length, s (the longer stream).
+fn configure(rec: &Recording, options: &RunOptions) -> Result<(DetectorConfig, f64), RunError> {
+    let us = rec.ultrasound.as_deref().map(WavStream::open).transpose()?;
+    let opt = rec.optical.as_deref().map(WavStream::open).transpose()?;
     let line = match &rec.sidecar {
         Some(p) => io::read_sidecar(p)?.line,
         None => Default::default(),
@@ -64,30 +126,162 @@ pub fn detect_recording(rec: &Recording, options: &RunOptions) -> Result<Outcome
     if let Some(s) = &opt {
         config.optical_channels = s.info().channels as usize;
     }
-    let mut detector = Detector::new(&config).map_err(|source| RunError::Config {
-        path: rec.base.clone(),
-        source,
-    })?;
-
-    let mut events = Vec::new();
-    let mut emit = |e: &Event| events.push(*e);
     let mut duration_s: f64 = 0.0;
     for s in us.iter().chain(opt.iter()) {
         let info = s.info();
         duration_s = duration_s.max(info.frames as f64 / info.sample_rate_hz as f64);
     }
+    Ok((config, duration_s))
+}
 
+fn new_detector(rec: &Recording, config: &DetectorConfig) -> Result<Detector, RunError> {
+    Detector::new(config).map_err(|source| RunError::Config {
+        path: rec.base.clone(),
+        source,
+    })
+}
+
+/// Streams one recording through the detector: as one stream, or in segments run in
+/// parallel when [`RunOptions::segments`] is set and the recording is long enough.
+pub fn detect_recording(rec: &Recording, options: &RunOptions) -> Result<Outcome, RunError> {
+    if let Some(s) = &options.segments {
+        s.validate()?;
+    }
+    let (config, duration_s) = configure(rec, options)?;
     let chunk_s = options.chunk_s.unwrap_or(CHUNK_S);
+    let detector = new_detector(rec, &config)?;
+    let plan = options
+        .segments
+        .and_then(|s| plan_segments(&s, detector.period_s()?, duration_s));
+    let mut events = match plan {
+        None => stream_range(rec, detector, 0, None, chunk_s)?,
+        Some(plan) => {
+            use rayon::prelude::*;
+            let parts = plan
+                .par_iter()
+                .map(|seg| {
+                    let detector = new_detector(rec, &config)?;
+                    let events =
+                        stream_range(rec, detector, seg.feed_from_s, seg.feed_to_s, chunk_s)?;
+                    Ok(events
+                        .into_iter()
+                        .filter(|e| seg.owns(e.start_us))
+                        .collect::<Vec<_>>())
+                })
+                .collect::<Result<Vec<_>, RunError>>()?;
+            let mut events: Vec<Event> = parts.into_iter().flatten().collect();
+            accumulate_air(&mut events, &config.air_limits);
+            events
+        }
+    };
+    events.sort_by_key(|e| (e.detected_us, e.start_us));
+    Ok(Outcome {
+        recording: rec.clone(),
+        events,
+        duration_s,
+    })
+}
+
+/// One segment of a recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Segment {
+    /// Its own part, µs: events starting in `[from_us, to_us)` are its.
+    from_us: u64,
+    to_us: u64,
+    /// What its detector is fed, s (to the end of the recording when `None`).
+    feed_from_s: u64,
+    feed_to_s: Option<u64>,
+}
+
+impl Segment {
+    fn owns(&self, start_us: u64) -> bool {
+        (self.from_us..self.to_us).contains(&start_us)
+    }
+}
+
+/// The segments of a recording `duration_s` long whose detector grids repeat every
+/// `period_s`; `None` when it is too short to gain from cutting.
+fn plan_segments(seg: &Segments, period_s: u64, duration_s: f64) -> Option<Vec<Segment>> {
+    let round_up = |s: u64| s.div_ceil(period_s) * period_s;
+    let length_s = round_up(seg.length_s.max(1));
+    let warmup_s = round_up(seg.warmup_s);
+    let count = (duration_s / length_s as f64).ceil() as u64;
+    if count < 2 {
+        return None;
+    }
+    Some(
+        (0..count)
+            .map(|k| {
+                let last = k + 1 == count;
+                let from_s = k * length_s;
+                let to_s = from_s + length_s;
+                Segment {
+                    from_us: if k == 0 { 0 } else { from_s * 1_000_000 },
+                    to_us: if last { u64::MAX } else { to_s * 1_000_000 },
+                    feed_from_s: from_s.saturating_sub(warmup_s),
+                    feed_to_s: (!last).then_some(to_s + TAIL_S),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Sums the air of the sliding window again over merged events, in the order the detector
+/// decides them (decision time; optical before ultrasound; start), as one stream would have.
+fn accumulate_air(events: &mut [Event], limits: &AirLimits) {
+    let mut order: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i].class == Class::Air && events[i].features.volume_ul.is_finite())
+        .collect();
+    let rank = |e: &Event| u8::from(e.sensor != Sensor::Optical);
+    order.sort_by_key(|&i| (events[i].detected_us, rank(&events[i]), events[i].start_us));
+    let mut window = AirWindow::new(limits.window_s);
+    for i in order {
+        let e = &mut events[i];
+        let total = window.add(e.start_us, e.features.volume_ul);
+        e.features.cumulative_ul = total;
+        e.air_limit = limits.reached(e.features.volume_ul, total);
+    }
+}
+
+/// Feeds a detector the recording's samples from `from_s` to `to_s` (the end when `None`).
+fn stream_range(
+    rec: &Recording,
+    mut detector: Detector,
+    from_s: u64,
+    to_s: Option<u64>,
+    chunk_s: f64,
+) -> Result<Vec<Event>, RunError> {
+    let open = |path: Option<&std::path::Path>| -> Result<Option<(WavStream, u64)>, RunError> {
+        let Some(path) = path else { return Ok(None) };
+        let mut s = WavStream::open(path)?;
+        let rate = u64::from(s.info().sample_rate_hz);
+        s.seek(from_s * rate)?;
+        let end = to_s.map_or(s.info().frames, |t| (t * rate).min(s.info().frames));
+        Ok(Some((s, end)))
+    };
+    let mut us = open(rec.ultrasound.as_deref())?;
+    let mut opt = open(rec.optical.as_deref())?;
+    detector.start_at(from_s);
+
+    let mut events = Vec::new();
+    let mut emit = |e: &Event| events.push(*e);
     let chunk = |s: &WavStream| {
         let info = s.info();
         ((chunk_s * info.sample_rate_hz as f64).ceil() as usize).max(1) * info.channels as usize
     };
-    let mut us_buf = vec![0.0f32; us.as_ref().map_or(0, chunk)];
-    let mut opt_buf = vec![0.0f32; opt.as_ref().map_or(0, chunk)];
+    let mut us_buf = vec![0.0f32; us.as_ref().map_or(0, |(s, _)| chunk(s))];
+    let mut opt_buf = vec![0.0f32; opt.as_ref().map_or(0, |(s, _)| chunk(s))];
+    // Reads the next block of a stream, up to its end frame.
+    let read = |stream: &mut WavStream, end: u64, buf: &mut [f32]| -> Result<usize, RunError> {
+        let channels = stream.info().channels as usize;
+        let left = end.saturating_sub(stream.frames_read()) as usize;
+        let frames = (buf.len() / channels).min(left);
+        Ok(stream.read_frames(&mut buf[..frames * channels])?)
+    };
     loop {
         let mut progressed = false;
-        if let Some(stream) = us.as_mut() {
-            let frames = stream.read_frames(&mut us_buf)?;
+        if let Some((stream, end)) = us.as_mut() {
+            let frames = read(stream, *end, &mut us_buf)?;
             if frames == 0 {
                 us = None;
                 detector.end_stream(Sensor::Ultrasound, &mut emit);
@@ -96,9 +290,9 @@ pub fn detect_recording(rec: &Recording, options: &RunOptions) -> Result<Outcome
                 progressed = true;
             }
         }
-        if let Some(stream) = opt.as_mut() {
+        if let Some((stream, end)) = opt.as_mut() {
             let channels = stream.info().channels as usize;
-            let frames = stream.read_frames(&mut opt_buf)?;
+            let frames = read(stream, *end, &mut opt_buf)?;
             if frames == 0 {
                 opt = None;
                 detector.end_stream(Sensor::Optical, &mut emit);
@@ -112,12 +306,7 @@ pub fn detect_recording(rec: &Recording, options: &RunOptions) -> Result<Outcome
         }
     }
     detector.finish(&mut emit);
-    events.sort_by_key(|e| e.detected_us);
-    Ok(Outcome {
-        recording: rec.clone(),
-        events,
-        duration_s,
-    })
+    Ok(events)
 }
 
 /// Streams many recordings in parallel (rayon), in input order; `on_done` is called as each

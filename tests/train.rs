@@ -18,6 +18,7 @@ fn the_same_events_give_the_same_tree() {
             ..DetectorConfig::default()
         }),
         chunk_s: None,
+        segments: None,
     };
     let mut all = Vec::new();
     for rec in io::discover(&[dir.to_path_buf()]).unwrap() {

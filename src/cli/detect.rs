@@ -12,9 +12,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::batch::{events_path, read_manifest, Shard};
+use crate::detect::MEMORY_S;
 use crate::event::Class;
 use crate::io::{self, EventRow, Recording};
-use crate::run::{detect_many, Outcome, RunError, RunOptions};
+use crate::run::{detect_many, Outcome, RunError, RunOptions, Segments};
 
 /// Arguments of `detect`.
 #[derive(clap::Args, Debug)]
@@ -69,6 +70,14 @@ pub struct Tuning {
     /// Classify with the physical rules instead of the trained tree.
     #[arg(long)]
     pub rules: bool,
+    /// Cut recordings longer than this (s) into segments run in parallel, with the same
+    /// events as one stream; 0 runs every recording as one stream.
+    #[arg(long, value_name = "S", default_value_t = Segments::default().length_s)]
+    pub segment_s: u64,
+    /// Signal fed before each segment's own part, s (at least the detector's memory).
+    #[arg(long, value_name = "S", default_value_t = Segments::default().warmup_s,
+          value_parser = clap::value_parser!(u64).range(MEMORY_S..))]
+    pub warmup_s: u64,
 }
 
 impl Tuning {
@@ -88,6 +97,10 @@ impl Tuning {
         RunOptions {
             base: Some(c),
             chunk_s: None,
+            segments: (self.segment_s > 0).then_some(Segments {
+                length_s: self.segment_s,
+                warmup_s: self.warmup_s,
+            }),
         }
     }
 }

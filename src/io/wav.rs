@@ -2,7 +2,7 @@
 //! writer.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::atomic::with_temp_file;
@@ -115,6 +115,8 @@ enum Source {
     Int16 {
         reader: BufReader<File>,
         bytes: Vec<u8>,
+        /// Byte offset of the first sample.
+        data_start: u64,
     },
 }
 
@@ -184,9 +186,12 @@ impl WavStream {
         };
         let source = if format == SampleFormat::Int16 {
             // hound has parsed the header and stands at the first sample of the data chunk.
+            let mut reader = reader.into_inner();
+            let data_start = reader.stream_position().map_err(|e| Error::io(path, e))?;
             Source::Int16 {
-                reader: reader.into_inner(),
+                reader,
                 bytes: Vec::new(),
+                data_start,
             }
         } else {
             Source::Hound(reader)
@@ -231,7 +236,7 @@ impl WavStream {
         let start = self.frames_read;
         let mut filled = 0usize;
         let result: Result<(), hound::Error> = match &mut self.source {
-            Source::Int16 { reader, bytes } => {
+            Source::Int16 { reader, bytes, .. } => {
                 bytes.resize(out.len() * 2, 0);
                 match reader.read_exact(bytes) {
                     Ok(()) => {
@@ -279,6 +284,31 @@ impl WavStream {
         }
         self.frames_read += frames as u64;
         Ok(frames)
+    }
+
+    /// Moves to frame `frame` (at most the frame count): the next read starts there. For
+    /// reading a long recording in segments.
+    pub fn seek(&mut self, frame: u64) -> Result<(), Error> {
+        let frame = frame.min(self.info.frames);
+        match &mut self.source {
+            Source::Int16 {
+                reader, data_start, ..
+            } => {
+                let at = *data_start + frame * 2 * u64::from(self.info.channels);
+                reader
+                    .seek(SeekFrom::Start(at))
+                    .map_err(|e| Error::io(&self.path, e))?;
+            }
+            Source::Hound(reader) => {
+                let time = u32::try_from(frame).map_err(|_| Error::NotWav {
+                    path: self.path.clone(),
+                    reason: "frame index beyond 32 bits".into(),
+                })?;
+                reader.seek(time).map_err(|e| Error::io(&self.path, e))?;
+            }
+        }
+        self.frames_read = frame;
+        Ok(())
     }
 
     /// Reads the rest of the file into one interleaved vector: for tests, plots and short
