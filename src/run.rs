@@ -144,6 +144,16 @@ fn new_detector(rec: &Recording, config: &DetectorConfig) -> Result<Detector, Ru
 /// Streams one recording through the detector: as one stream, or in segments run in
 /// parallel when [`RunOptions::segments`] is set and the recording is long enough.
 pub fn detect_recording(rec: &Recording, options: &RunOptions) -> Result<Outcome, RunError> {
+    detect_recording_with(rec, options, &|_| {})
+}
+
+/// [`detect_recording`], calling `on_signal` with the seconds of signal done as each segment
+/// (or the whole recording) finishes, from worker threads: for progress.
+pub fn detect_recording_with(
+    rec: &Recording,
+    options: &RunOptions,
+    on_signal: &(dyn Fn(f64) + Sync),
+) -> Result<Outcome, RunError> {
     if let Some(s) = &options.segments {
         s.validate()?;
     }
@@ -154,7 +164,11 @@ pub fn detect_recording(rec: &Recording, options: &RunOptions) -> Result<Outcome
         .segments
         .and_then(|s| plan_segments(&s, detector.period_s()?, duration_s));
     let mut events = match plan {
-        None => stream_range(rec, detector, 0, None, chunk_s)?,
+        None => {
+            let events = stream_range(rec, detector, 0, None, chunk_s)?;
+            on_signal(duration_s);
+            events
+        }
         Some(plan) => {
             use rayon::prelude::*;
             let parts = plan
@@ -163,6 +177,8 @@ pub fn detect_recording(rec: &Recording, options: &RunOptions) -> Result<Outcome
                     let detector = new_detector(rec, &config)?;
                     let events =
                         stream_range(rec, detector, seg.feed_from_s, seg.feed_to_s, chunk_s)?;
+                    let own_to_s = (seg.to_us as f64 * 1e-6).min(duration_s);
+                    on_signal(own_to_s - seg.from_us as f64 * 1e-6);
                     Ok(events
                         .into_iter()
                         .filter(|e| seg.owns(e.start_us))
@@ -310,17 +326,18 @@ fn stream_range(
 }
 
 /// Streams many recordings in parallel (rayon), in input order; `on_done` is called as each
-/// finishes (for progress), from worker threads.
+/// finishes and `on_signal` as each segment does (for progress), from worker threads.
 pub fn detect_many(
     recordings: &[Recording],
     options: &RunOptions,
     on_done: &(dyn Fn(&Recording, &Result<Outcome, RunError>) + Sync),
+    on_signal: &(dyn Fn(f64) + Sync),
 ) -> Vec<Result<Outcome, RunError>> {
     use rayon::prelude::*;
     recordings
         .par_iter()
         .map(|rec| {
-            let result = detect_recording(rec, options);
+            let result = detect_recording_with(rec, options, on_signal);
             on_done(rec, &result);
             result
         })

@@ -154,18 +154,16 @@ pub fn run_with_progress(
     );
     let started = Instant::now();
     let signal_s = std::sync::Mutex::new(0.0f64);
-    let results = detect_many(recordings, options, &|_, r| {
-        if let Ok(o) = r {
-            let mut s = signal_s.lock().expect("progress lock");
-            *s += o.duration_s;
-            let speed = *s / started.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!(
-                "{:.2} h signal, {speed:.0}× real time",
-                *s / 3600.0
-            ));
-        }
-        bar.inc(1);
-    });
+    let on_signal = |done_s: f64| {
+        let mut s = signal_s.lock().expect("progress lock");
+        *s += done_s;
+        let speed = *s / started.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!(
+            "{:.2} h signal, {speed:.0}× real time",
+            *s / 3600.0
+        ));
+    };
+    let results = detect_many(recordings, options, &|_, _| bar.inc(1), &on_signal);
     bar.finish_and_clear();
     results
 }
