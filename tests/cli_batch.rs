@@ -335,3 +335,56 @@ fn table_by_default_nothing_when_quiet() {
     assert!(o.status.success());
     assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", text(&o));
 }
+
+/// `--segment-s` cuts a recording into parallel segments and writes the same events file,
+/// byte for byte, as one stream (`--segment-s 0`); a warm-up below the detector's memory is
+/// refused with a message naming the flag.
+#[test]
+fn segments_write_the_events_of_one_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = clotair(&[
+        "simulate",
+        "--out",
+        s(&data),
+        "--seed",
+        "31",
+        "--count",
+        "1",
+        "--minutes",
+        "1.5",
+        "--preset",
+        "dense",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut files = Vec::new();
+    for (name, segment) in [("whole", "0"), ("cut", "20")] {
+        let out = dir.path().join(name);
+        let o = clotair(&[
+            "detect",
+            s(&data),
+            "--out",
+            s(&out),
+            "--quiet",
+            "--segment-s",
+            segment,
+            "--warmup-s",
+            "35",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        files.push(std::fs::read(out.join("sim0000.events.csv")).unwrap());
+    }
+    assert!(files[0].len() > 500, "too few events to compare");
+    assert_eq!(files[0], files[1]);
+
+    let o = clotair(&[
+        "detect",
+        s(&data),
+        "--out",
+        s(dir.path()),
+        "--warmup-s",
+        "10",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--warmup-s"), "{}", text(&o));
+}
