@@ -65,7 +65,8 @@ pub struct RunOptions {
 /// window is summed again over the merged events, as it spans segments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Segments {
-    /// Signal each segment reports, s (`L`).
+    /// Recordings longer than this, s, are cut; into segments of at most about this length
+    /// (`L`), as many as a multiple of the worker threads.
     pub length_s: u64,
     /// Signal fed before each segment's own part, s (`W`).
     pub warmup_s: u64,
@@ -160,9 +161,10 @@ pub fn detect_recording_with(
     let (config, duration_s) = configure(rec, options)?;
     let chunk_s = options.chunk_s.unwrap_or(CHUNK_S);
     let detector = new_detector(rec, &config)?;
-    let plan = options
-        .segments
-        .and_then(|s| plan_segments(&s, detector.period_s()?, duration_s));
+    let plan = options.segments.and_then(|s| {
+        let workers = rayon::current_num_threads() as u64;
+        plan_segments(&s, detector.period_s()?, duration_s, workers)
+    });
     let mut events = match plan {
         None => {
             let events = stream_range(rec, detector, 0, None, chunk_s)?;
@@ -217,10 +219,24 @@ impl Segment {
 
 /// The segments of a recording `duration_s` long whose detector grids repeat every
 /// `period_s`; `None` when it is too short to gain from cutting.
-fn plan_segments(seg: &Segments, period_s: u64, duration_s: f64) -> Option<Vec<Segment>> {
+///
+/// There are as many segments as segments of `seg.length_s` would cover it, rounded up to a
+/// multiple of `workers` so that no worker idles through the last round; each is then as
+/// long as that count allows (rounded up to the period). The events do not depend on it.
+fn plan_segments(
+    seg: &Segments,
+    period_s: u64,
+    duration_s: f64,
+    workers: u64,
+) -> Option<Vec<Segment>> {
     let round_up = |s: u64| s.div_ceil(period_s) * period_s;
-    let length_s = round_up(seg.length_s.max(1));
     let warmup_s = round_up(seg.warmup_s);
+    let wanted = (duration_s / seg.length_s.max(1) as f64).ceil() as u64;
+    if wanted < 2 {
+        return None;
+    }
+    let wanted = wanted.div_ceil(workers.max(1)) * workers.max(1);
+    let length_s = round_up((duration_s / wanted as f64).ceil() as u64).max(period_s);
     let count = (duration_s / length_s as f64).ceil() as u64;
     if count < 2 {
         return None;
@@ -342,4 +358,49 @@ pub fn detect_many(
             result
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The segments tile the recording's time exactly once, each fed at least the warm-up
+    /// before its part and the tail after it, on the detector's grid; their number is a
+    /// multiple of the workers.
+    #[test]
+    fn segments_tile_the_recording() {
+        let seg = Segments {
+            length_s: 600,
+            warmup_s: 60,
+        };
+        for (duration_s, period_s, workers) in [
+            (1800.0, 2, 2),
+            (1800.5, 48, 3),
+            (7201.0, 2, 8),
+            (601.0, 1, 1),
+        ] {
+            let plan = plan_segments(&seg, period_s, duration_s, workers).unwrap();
+            assert_eq!(
+                plan.len() as u64 % workers,
+                0,
+                "{duration_s} s on {workers}"
+            );
+            assert_eq!(plan[0].from_us, 0);
+            assert_eq!(plan.last().unwrap().to_us, u64::MAX);
+            for pair in plan.windows(2) {
+                assert_eq!(pair[0].to_us, pair[1].from_us);
+            }
+            for s in &plan {
+                assert_eq!(s.feed_from_s % period_s, 0);
+                assert!(
+                    s.feed_from_s * 1_000_000 + seg.warmup_s * 1_000_000 <= s.from_us
+                        || s.feed_from_s == 0
+                );
+                if let Some(to_s) = s.feed_to_s {
+                    assert_eq!(to_s * 1_000_000, s.to_us + TAIL_S * 1_000_000);
+                }
+            }
+        }
+        assert!(plan_segments(&seg, 2, 600.0, 2).is_none());
+    }
 }
