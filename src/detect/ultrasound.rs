@@ -315,13 +315,19 @@ impl Analysis {
         {
             *r = p / (b + f32::MIN_POSITIVE);
         }
+        // A disturbance that lifts the whole spectrum above its envelope (the blood coming
+        // back after a coupling loss, a haematocrit rise, diathermy) lifts the typical bin; an
+        // embolus, one or two bins wide (signal model), does not. Dividing by the median ratio
+        // of the forward bins when it exceeds 1 leaves the narrow-band excess only.
+        let common = common_mode(&ratio, self.first_bin).max(1.0);
+        let inv_common = 1.0 / common;
         self.smooth.rotate_left(1);
         for (k, n) in self.smooth[2].iter_mut().enumerate() {
             // The better of the two bin pairs around k: a tone's energy falls in one or two
             // bins (Hann main lobe), so a pair dilutes it less than a triple would.
             let l = ratio[(k + FRAME - 1) % FRAME];
             let r = ratio[(k + 1) % FRAME];
-            *n = (ratio[k] + l.max(r)) * 0.5;
+            *n = (ratio[k] + l.max(r)) * 0.5 * inv_common;
         }
         let mut cell = [0.0f32; FRAME];
         let [s0, s1, s2] = &self.smooth;
@@ -569,6 +575,16 @@ impl Accum {
             }
         }
     }
+}
+
+/// Median of the forward bins' cell-to-background ratios, from `first_bin` to the highest
+/// forward frequency.
+fn common_mode(ratio: &[f32; FRAME], first_bin: usize) -> f32 {
+    let mut fwd = [0.0f32; FRAME / 2];
+    let n = FRAME / 2 - first_bin.min(FRAME / 2 - 1);
+    fwd[..n].copy_from_slice(&ratio[FRAME / 2 - n..FRAME / 2]);
+    let (_, median, _) = fwd[..n].select_nth_unstable_by(n / 2, f32::total_cmp);
+    *median
 }
 
 /// Power ratio in decibels.
