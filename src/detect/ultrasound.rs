@@ -577,18 +577,70 @@ impl Accum {
     }
 }
 
-/// Median of the forward bins' cell-to-background ratios, from `first_bin` to the highest
-/// forward frequency.
+/// The median of the forward bins' cell-to-background ratios (from `first_bin` to the highest
+/// forward frequency) when it exceeds 1, else 1.
+///
+/// Mostly it does not (the background is an upper envelope), and a count answers that. Else
+/// the median is found by bisecting the bit pattern of positive floats, which orders like their
+/// values: no sort in the per-frame path (a library selection cost 3.7 KiB of flash and 0.5 %
+/// of the core on the firmware, measured), and no libm.
 fn common_mode(ratio: &[f32; FRAME], first_bin: usize) -> f32 {
-    let mut fwd = [0.0f32; FRAME / 2];
-    let n = FRAME / 2 - first_bin.min(FRAME / 2 - 1);
-    fwd[..n].copy_from_slice(&ratio[FRAME / 2 - n..FRAME / 2]);
-    let (_, median, _) = fwd[..n].select_nth_unstable_by(n / 2, f32::total_cmp);
-    *median
+    let fwd = &ratio[first_bin.min(FRAME / 2 - 1)..FRAME / 2];
+    // The median is the value v with at least `need` bins at or above it.
+    let need = fwd.len() - fwd.len() / 2;
+    let above = |t: f32| fwd.iter().filter(|&&r| r > t).count();
+    if above(1.0) < need {
+        return 1.0;
+    }
+    let (mut lo, mut hi) = (
+        1.0f32.to_bits(),
+        fwd.iter().fold(1.0f32, |m, &r| m.max(r)).to_bits(),
+    );
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if above(f32::from_bits(mid)) >= need {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    f32::from_bits(hi)
 }
 
 /// Power ratio in decibels.
 #[inline]
 pub fn db(ratio: f32) -> f32 {
     10.0 * libm::log10f(ratio.max(1e-12))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bisection gives the median a sort gives, on seeded random spectra of every kind:
+    /// under the envelope (1), lifted, and with ties.
+    #[test]
+    fn common_mode_is_the_sorted_median() {
+        let mut seed = 12345u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32
+        };
+        for case in 0..500 {
+            let lift = [0.3, 1.0, 3.0, 100.0][case % 4];
+            let mut ratio = [0.0f32; FRAME];
+            for r in ratio.iter_mut() {
+                *r = if case % 7 == 0 {
+                    lift * (1.0 + (next() * 4.0).floor())
+                } else {
+                    lift * 2.0 * next()
+                };
+            }
+            let first_bin = 1 + case % 5;
+            let mut fwd: std::vec::Vec<f32> = ratio[first_bin..FRAME / 2].to_vec();
+            fwd.sort_by(f32::total_cmp);
+            let median = fwd[fwd.len() / 2].max(1.0);
+            assert_eq!(common_mode(&ratio, first_bin), median, "case {case}");
+        }
+    }
 }
