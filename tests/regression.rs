@@ -19,8 +19,10 @@ fn regression_set_scores_at_or_above_its_floors() {
     let r = &e.report;
     println!("{}", r.table());
     assert_eq!(r.recordings, 8);
-    // Measured when the floors were set: air 22/30 detected, PPV 100 %; clot 8/16, PPV 100 %;
-    // discrimination 86.7 %; no false alarm; air latency median 33 ms.
+    // Measured when the floors were last checked: air 21/30 detected, PPV 97.6 %; clot 8/16,
+    // PPV 100 %; discrimination 86.2 %; one false alarm; air latency median 33 ms. (Air was
+    // 22/30 before the common-mode division of the ultrasound ratio: one more microbubble
+    // missed here, for fewer false alarms on the tuning and holdout sets.)
     assert!(r.air.positives >= 30, "{}", r.air.positives);
     assert!(
         r.air.sensitivity >= 0.70,
