@@ -19,25 +19,24 @@ fn regression_set_scores_at_or_above_its_floors() {
     let r = &e.report;
     println!("{}", r.table());
     assert_eq!(r.recordings, 8);
-    // Measured when the floors were last checked: air 21/30 detected, PPV 97.6 %; clot 8/16,
-    // PPV 100 %; discrimination 86.2 %; one false alarm; air latency median 33 ms. (Air was
-    // 22/30 before the common-mode division of the ultrasound ratio: one more microbubble
-    // missed here, for fewer false alarms on the tuning and holdout sets.)
+    // Measured when the floors were last set: air 23/30 detected, PPV 95.5 %; clot 9/16, PPV
+    // 100 %; discrimination 90.6 %; two false alarms (one on an artifact); air latency
+    // median 35 ms.
     assert!(r.air.positives >= 30, "{}", r.air.positives);
     assert!(
-        r.air.sensitivity >= 0.70,
+        r.air.sensitivity >= 0.75,
         "air sensitivity {}",
         r.air.sensitivity
     );
     assert!(r.air.ppv >= 0.95, "air PPV {}", r.air.ppv);
     assert!(
-        r.clot.sensitivity >= 0.45,
+        r.clot.sensitivity >= 0.55,
         "clot sensitivity {}",
         r.clot.sensitivity
     );
     assert!(r.clot.ppv >= 0.90, "clot PPV {}", r.clot.ppv);
     assert!(
-        r.discrimination >= 0.80,
+        r.discrimination >= 0.88,
         "discrimination {}",
         r.discrimination
     );

@@ -327,19 +327,13 @@ impl Analysis {
         {
             *r = p / (b + f32::MIN_POSITIVE);
         }
-        // A disturbance that lifts the whole spectrum above its envelope (the blood coming
-        // back after a coupling loss, a haematocrit rise, diathermy) lifts the typical bin; an
-        // embolus, one or two bins wide (signal model), does not. Dividing by the median ratio
-        // of the forward bins when it exceeds 1 leaves the narrow-band excess only.
-        let common = common_mode(&ratio, self.first_bin).max(1.0);
-        let inv_common = 1.0 / common;
         self.smooth.rotate_left(1);
         for (k, n) in self.smooth[2].iter_mut().enumerate() {
             // The better of the two bin pairs around k: a tone's energy falls in one or two
             // bins (Hann main lobe), so a pair dilutes it less than a triple would.
             let l = ratio[(k + FRAME - 1) % FRAME];
             let r = ratio[(k + 1) % FRAME];
-            *n = (ratio[k] + l.max(r)) * 0.5 * inv_common;
+            *n = (ratio[k] + l.max(r)) * 0.5;
         }
         let mut cell = [0.0f32; FRAME];
         let [s0, s1, s2] = &self.smooth;
@@ -587,70 +581,8 @@ impl Accum {
     }
 }
 
-/// The median of the forward bins' cell-to-background ratios (from `first_bin` to the highest
-/// forward frequency) when it exceeds 1, else 1.
-///
-/// Mostly it does not (the background is an upper envelope), and a count answers that. Else
-/// the median is found by bisecting the bit pattern of positive floats, which orders like their
-/// values: no sort in the per-frame path (a library selection cost 3.7 KiB of flash and 0.5 %
-/// of the core on the firmware, measured), and no libm.
-fn common_mode(ratio: &[f32; FRAME], first_bin: usize) -> f32 {
-    let fwd = &ratio[first_bin.min(FRAME / 2 - 1)..FRAME / 2];
-    // The median is the value v with at least `need` bins at or above it.
-    let need = fwd.len() - fwd.len() / 2;
-    let above = |t: f32| fwd.iter().filter(|&&r| r > t).count();
-    if above(1.0) < need {
-        return 1.0;
-    }
-    let (mut lo, mut hi) = (
-        1.0f32.to_bits(),
-        fwd.iter().fold(1.0f32, |m, &r| m.max(r)).to_bits(),
-    );
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if above(f32::from_bits(mid)) >= need {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    f32::from_bits(hi)
-}
-
 /// Power ratio in decibels.
 #[inline]
 pub fn db(ratio: f32) -> f32 {
     10.0 * libm::log10f(ratio.max(1e-12))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The bisection gives the median a sort gives, on seeded random spectra of every kind:
-    /// under the envelope (1), lifted, and with ties.
-    #[test]
-    fn common_mode_is_the_sorted_median() {
-        let mut seed = 12345u32;
-        let mut next = || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32
-        };
-        for case in 0..500 {
-            let lift = [0.3, 1.0, 3.0, 100.0][case % 4];
-            let mut ratio = [0.0f32; FRAME];
-            for r in ratio.iter_mut() {
-                *r = if case % 7 == 0 {
-                    lift * (1.0 + (next() * 4.0).floor())
-                } else {
-                    lift * 2.0 * next()
-                };
-            }
-            let first_bin = 1 + case % 5;
-            let mut fwd: std::vec::Vec<f32> = ratio[first_bin..FRAME / 2].to_vec();
-            fwd.sort_by(f32::total_cmp);
-            let median = fwd[fwd.len() / 2].max(1.0);
-            assert_eq!(common_mode(&ratio, first_bin), median, "case {case}");
-        }
-    }
 }
