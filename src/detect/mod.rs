@@ -67,11 +67,13 @@ const HISTORY: usize = 32;
 /// ultrasound sighting that measured it; older, it is taken as unknown.
 pub const VELOCITY_MAX_AGE_S: u64 = 30;
 /// The longest the detector's decisions depend on past signal, s: the velocity's age, beyond
-/// the coupling reference (20 s), the envelope's hold (2 s) and the longest transit between
-/// the sensors. The exponential memories (filters, noise levels) have forgotten their start
-/// to float precision well within it. A stream fed from a point in a recording on, with at
-/// least this much signal before the part that counts, gives that part's events as the whole
-/// stream does: the segment mode of the batch runner rests on it (and tests it).
+/// the coupling reference (the median of 20 one-second blocks), the envelope's two 2-s epochs
+/// and the longest transit between the sensors. The recursive states (filters, running
+/// means) forget their start exponentially and are snapped to 15 bits on a fixed grid
+/// (`dsp::snap`), so that they become bit-identical well within it. A stream fed from a point
+/// of a recording on, with at least this much signal before the part that counts, gives that
+/// part's events as the whole stream does: the segment mode of the batch runner rests on it
+/// (and `tests/segments.rs` checks it, every field bit for bit).
 pub const MEMORY_S: u64 = VELOCITY_MAX_AGE_S + 5;
 
 /// Everything the detector is configured with.
