@@ -226,6 +226,7 @@ fn positive(x: Option<f32>) -> bool {
 
 impl Detector {
     /// A detector for the configured sensors.
+    #[inline(always)]
     pub fn new(config: &DetectorConfig) -> Result<Self, ConfigError> {
         if config.ultrasound_rate_hz.is_none() && config.optical_rate_hz.is_none() {
             return Err(ConfigError::NoSensor);

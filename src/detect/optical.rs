@@ -133,6 +133,7 @@ pub struct OpticalPath {
 
 impl OpticalPath {
     /// A path for `channels` (1 or 2) optical channels sampled at `rate_hz`.
+    #[inline(always)]
     pub fn new(rate_hz: u32, channels: usize, th: OptThresholds) -> Result<Self, ConfigError> {
         if !(1..=2).contains(&channels) {
             return Err(ConfigError::OpticalChannels);

@@ -202,6 +202,7 @@ pub const CLIP_LEVEL: f32 = 0.985;
 
 impl UltrasoundPath {
     /// A path for I/Q sampled at `rate_hz`.
+    #[inline(always)]
     pub fn new(rate_hz: u32, th: UsThresholds) -> Result<Self, ConfigError> {
         let fs = rate_hz as f32;
         let wall = butter(WALL_ORDER, Band::HighPass(WALL_HZ), fs)
