@@ -14,6 +14,9 @@
 #   FIRMWARE_DENY_F64   1: fail when f64 soft-float is reachable from push_* (default: report)
 #   Budgets: FLASH_MAX_KIB=128 RAM_MAX_KIB=64 CPU_MAX_PERCENT=20 CORE_MHZ=100
 set -euo pipefail
+# The firmware and the host runner are found under the firmware crate's own target folder: a
+# CARGO_TARGET_DIR from the caller's environment would put them elsewhere.
+unset CARGO_TARGET_DIR
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 FW=$ROOT/examples/firmware-m4
