@@ -41,6 +41,21 @@ pub struct Outcome {
     pub events: Vec<Event>,
     /// Length of the longer stream, s.
     pub duration_s: f64,
+    /// How it was run.
+    pub cut: Cut,
+}
+
+/// How a recording was run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// As one stream.
+    Whole,
+    /// In this many segments, whose overlaps agreed.
+    Segments(usize),
+    /// Cut in this many segments, two of which disagreed where they overlap, so it was run
+    /// again as one stream (whose events are the ones given). Never seen with a warm-up of at
+    /// least the detector's memory; a safety net, not a mode.
+    Rerun(usize),
 }
 
 /// Options for a run.
@@ -87,6 +102,10 @@ impl Default for Segments {
 /// decided as in the whole stream: far longer than an embolus (< 300 ms), a fault's
 /// recognition (< 1 s) or a decision's wait for the other sensor.
 pub const TAIL_S: u64 = 5;
+/// The first seconds of each segment's tail are also the start of the next segment's own
+/// part: the events both find there must agree, field for field (the air totals apart, which
+/// are summed again), or the recording is run again as one stream.
+pub const CHECK_S: u64 = TAIL_S - 1;
 
 /// Why segments cannot be used as given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -165,43 +184,80 @@ pub fn detect_recording_with(
         let workers = rayon::current_num_threads() as u64;
         plan_segments(&s, detector.period_s()?, duration_s, workers)
     });
-    let mut events = match plan {
-        None => {
-            let events = stream_range(rec, detector, 0, None, chunk_s)?;
-            on_signal(duration_s);
-            events
-        }
-        Some(plan) => {
-            use rayon::prelude::*;
-            let parts = plan
-                .par_iter()
-                .map(|seg| {
-                    let detector = new_detector(rec, &config)?;
-                    let events =
-                        stream_range(rec, detector, seg.feed_from_s, seg.feed_to_s, chunk_s)?;
-                    let own_to_s = (seg.to_us as f64 * 1e-6).min(duration_s);
-                    on_signal(own_to_s - seg.from_us as f64 * 1e-6);
-                    Ok(events
-                        .into_iter()
-                        .filter(|e| seg.owns(e.start_us))
-                        .collect::<Vec<_>>())
-                })
-                .collect::<Result<Vec<_>, RunError>>()?;
-            let mut events: Vec<Event> = parts.into_iter().flatten().collect();
-            accumulate_air(&mut events, &config.air_limits);
-            events
-        }
+    let whole = |detector| -> Result<Vec<Event>, RunError> {
+        let events = stream_range(rec, detector, 0, None, chunk_s)?;
+        on_signal(duration_s);
+        Ok(events)
+    };
+    let (mut events, cut) = match plan {
+        None => (whole(detector)?, Cut::Whole),
+        Some(plan) => match run_segments(rec, &config, &plan, chunk_s, on_signal)? {
+            Some(events) => (events, Cut::Segments(plan.len())),
+            None => (whole(new_detector(rec, &config)?)?, Cut::Rerun(plan.len())),
+        },
     };
     events.sort_by_key(|e| (e.detected_us, e.start_us));
     Ok(Outcome {
         recording: rec.clone(),
         events,
         duration_s,
+        cut,
     })
 }
 
+/// Runs the segments of `plan` in parallel and merges their events; `None` when two
+/// neighbours disagree on the events of their overlap.
+fn run_segments(
+    rec: &Recording,
+    config: &DetectorConfig,
+    plan: &[Segment],
+    chunk_s: f64,
+    on_signal: &(dyn Fn(f64) + Sync),
+) -> Result<Option<Vec<Event>>, RunError> {
+    use rayon::prelude::*;
+    let duration_s = plan.last().map_or(0.0, |s| s.duration_s);
+    let parts = plan
+        .par_iter()
+        .map(|seg| {
+            let detector = new_detector(rec, config)?;
+            let events = stream_range(rec, detector, seg.feed_from_s, seg.feed_to_s, chunk_s)?;
+            let own_to_s = (seg.to_us as f64 * 1e-6).min(duration_s);
+            on_signal(own_to_s - seg.from_us as f64 * 1e-6);
+            let check = seg.to_us..seg.to_us.saturating_add(CHECK_S * 1_000_000);
+            let (own, beyond): (Vec<Event>, Vec<Event>) = events
+                .into_iter()
+                .filter(|e| seg.owns(e.start_us) || check.contains(&e.start_us))
+                .partition(|e| seg.owns(e.start_us));
+            Ok((own, beyond))
+        })
+        .collect::<Result<Vec<_>, RunError>>()?;
+    for (k, pair) in parts.windows(2).enumerate() {
+        let end = plan[k].to_us.saturating_add(CHECK_S * 1_000_000);
+        let next: Vec<&Event> = pair[1].0.iter().filter(|e| e.start_us < end).collect();
+        let beyond = &pair[0].1;
+        if next.len() != beyond.len() || next.iter().zip(beyond).any(|(a, b)| !same(a, b)) {
+            return Ok(None);
+        }
+    }
+    let mut events: Vec<Event> = parts.into_iter().flat_map(|(own, _)| own).collect();
+    accumulate_air(&mut events, &config.air_limits);
+    Ok(Some(events))
+}
+
+/// Two events equal in every field, floats by their bits, but the sliding-window air total
+/// and its limit (a segment sums only the air it has seen).
+fn same(a: &Event, b: &Event) -> bool {
+    let strip = |e: &Event| {
+        let mut e = *e;
+        e.features.cumulative_ul = 0.0;
+        e.air_limit = None;
+        format!("{e:?}")
+    };
+    strip(a) == strip(b)
+}
+
 /// One segment of a recording.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Segment {
     /// Its own part, µs: events starting in `[from_us, to_us)` are its.
     from_us: u64,
@@ -209,6 +265,8 @@ struct Segment {
     /// What its detector is fed, s (to the end of the recording when `None`).
     feed_from_s: u64,
     feed_to_s: Option<u64>,
+    /// The recording's length, s.
+    duration_s: f64,
 }
 
 impl Segment {
@@ -252,6 +310,7 @@ fn plan_segments(
                     to_us: if last { u64::MAX } else { to_s * 1_000_000 },
                     feed_from_s: from_s.saturating_sub(warmup_s),
                     feed_to_s: (!last).then_some(to_s + TAIL_S),
+                    duration_s,
                 }
             })
             .collect(),
@@ -402,5 +461,39 @@ mod tests {
             }
         }
         assert!(plan_segments(&seg, 2, 600.0, 2).is_none());
+    }
+
+    /// Segments without a warm-up (each detector blind for its first seconds) disagree with
+    /// their neighbours where they overlap, and the check says so; with the warm-up they
+    /// agree and give the events of one stream.
+    #[test]
+    fn the_overlap_check_catches_a_short_warm_up() {
+        use crate::sim::{simulate_dataset, Preset, SensorMix, SimOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let options = SimOptions {
+            sensors: SensorMix::Cycle,
+            ..Preset::Dense.options(120.0)
+        };
+        simulate_dataset(dir.path(), &options, 91, 1, &|| {}).unwrap();
+        let rec = &io::discover(&[dir.path().to_path_buf()]).unwrap()[0];
+        let (config, duration_s) = configure(rec, &RunOptions::default()).unwrap();
+        let period_s = new_detector(rec, &config).unwrap().period_s().unwrap();
+        let plan = |warmup_s| {
+            let seg = Segments {
+                length_s: 10,
+                warmup_s,
+            };
+            plan_segments(&seg, period_s, duration_s, 1).unwrap()
+        };
+        let run = |warmup_s| run_segments(rec, &config, &plan(warmup_s), CHUNK_S, &|_| {});
+        assert!(run(0).unwrap().is_none());
+        let mut events = run(MEMORY_S).unwrap().expect("segments agree");
+        events.sort_by_key(|e| (e.detected_us, e.start_us));
+        let whole = detect_recording(rec, &RunOptions::default())
+            .unwrap()
+            .events;
+        assert!(whole.len() > 20);
+        let text = |v: &[Event]| v.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>();
+        assert_eq!(text(&events), text(&whole));
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use clotair::detect::MEMORY_S;
 use clotair::event::Event;
 use clotair::io::{self, SampleFormat};
-use clotair::run::{detect_recording, RunError, RunOptions, Segments, SegmentsError};
+use clotair::run::{detect_recording, Cut, RunError, RunOptions, Segments, SegmentsError};
 use clotair::sim::{simulate_dataset, Preset, SensorMix, SimOptions};
 
 /// Every field of every event, floats by their bits (Debug prints the shortest string that
@@ -26,7 +26,16 @@ fn segmented(rec: &io::Recording, length_s: u64, warmup_s: u64) -> Vec<Event> {
         segments: Some(Segments { length_s, warmup_s }),
         ..RunOptions::default()
     };
-    detect_recording(rec, &options).unwrap().events
+    let outcome = detect_recording(rec, &options).unwrap();
+    // Cut, and the overlaps agreed: not run again as one stream, which would make the
+    // comparison below hollow.
+    assert!(
+        matches!(outcome.cut, Cut::Segments(n) if n >= 2),
+        "{}: {:?}",
+        rec.base.display(),
+        outcome.cut
+    );
+    outcome.events
 }
 
 fn simulate(dir: &Path, options: &SimOptions, seed: u64, count: u64) -> Vec<io::Recording> {

@@ -15,7 +15,7 @@ use crate::batch::{events_path, read_manifest, Shard};
 use crate::detect::MEMORY_S;
 use crate::event::Class;
 use crate::io::{self, EventRow, Recording};
-use crate::run::{detect_many, Outcome, RunError, RunOptions, Segments};
+use crate::run::{detect_many, Cut, Outcome, RunError, RunOptions, Segments};
 
 /// Arguments of `detect`.
 #[derive(clap::Args, Debug)]
@@ -163,7 +163,22 @@ pub fn run_with_progress(
             *s / 3600.0
         ));
     };
-    let results = detect_many(recordings, options, &|_, _| bar.inc(1), &on_signal);
+    let on_done = |rec: &Recording, r: &Result<Outcome, RunError>| {
+        if let Ok(Outcome {
+            cut: Cut::Rerun(n), ..
+        }) = r
+        {
+            bar.suspend(|| {
+                eprintln!(
+                    "warning: {}: two of its {n} segments disagreed where they overlap; it was \
+                     run again as one stream (its events are those of the one stream)",
+                    rec.base.display()
+                )
+            });
+        }
+        bar.inc(1);
+    };
+    let results = detect_many(recordings, options, &on_done, &on_signal);
     bar.finish_and_clear();
     results
 }
