@@ -365,13 +365,17 @@ fn segments_write_the_events_of_one_stream() {
             s(&data),
             "--out",
             s(&out),
-            "--quiet",
+            "--json",
             "--segment-s",
             segment,
             "--warmup-s",
             "35",
         ]);
         assert!(o.status.success(), "{}", text(&o));
+        let line = &summary(&o)["recordings"][0];
+        let segments = line["segments"].as_u64().unwrap();
+        assert_eq!(segments >= 2, name == "cut", "{line}");
+        assert_eq!(line["rerun"], false);
         files.push(std::fs::read(out.join("sim0000.events.csv")).unwrap());
     }
     assert!(files[0].len() > 500, "too few events to compare");

@@ -258,6 +258,10 @@ pub struct RecordingSummary {
     pub signal_s: f64,
     /// Events per class.
     pub events: ClassCounts,
+    /// Segments it was cut into and run in parallel (0: one stream; see docs/batch.md).
+    pub segments: usize,
+    /// Its segments disagreed where they overlap and it was run again as one stream.
+    pub rerun: bool,
 }
 
 /// Totals over the recordings.
@@ -365,6 +369,8 @@ fn failed(rec: &Recording, reason: String) -> RecordingSummary {
         reason: Some(reason),
         signal_s: 0.0,
         events: ClassCounts::default(),
+        segments: 0,
+        rerun: false,
     }
 }
 
@@ -385,6 +391,8 @@ fn succeeded(
         reason: None,
         signal_s,
         events: counts,
+        segments: 0,
+        rerun: false,
     }
 }
 
@@ -468,6 +476,8 @@ pub fn run(args: DetectArgs) -> ExitCode {
             reason: Some(reason),
             signal_s: 0.0,
             events: ClassCounts::default(),
+            segments: 0,
+            rerun: false,
         })
         .collect();
     let mut lines: Vec<RecordingSummary> = Vec::new();
@@ -492,7 +502,13 @@ pub fn run(args: DetectArgs) -> ExitCode {
         match written {
             Ok(o) => {
                 let events: Vec<EventRow> = o.events.iter().map(row).collect();
-                lines.push(succeeded(rec, Status::Ok, &events, o.duration_s));
+                let mut line = succeeded(rec, Status::Ok, &events, o.duration_s);
+                (line.segments, line.rerun) = match o.cut {
+                    Cut::Whole => (0, false),
+                    Cut::Segments(n) => (n, false),
+                    Cut::Rerun(n) => (n, true),
+                };
+                lines.push(line);
                 found.push((o.recording, events, o.duration_s));
             }
             Err(reason) => lines.push(failed(rec, reason)),
