@@ -110,6 +110,53 @@ pub fn events_path(out: &Path, name: &str) -> PathBuf {
     out.join(format!("{name}.events.csv"))
 }
 
+/// File in an output folder naming the detector settings its events were made with, so that
+/// `--resume` never mixes events made with different settings.
+pub const SETTINGS_FILE: &str = "clotair-settings.txt";
+
+/// The settings that decide a run's events, as text: the crate version, the thresholds and
+/// limits, and a digest of the classifier's tree. (How recordings are cut into segments is
+/// not part of it: the events do not depend on it.)
+pub fn settings_text(options: &crate::run::RunOptions) -> String {
+    let config = options.base.unwrap_or_default();
+    let tree = format!("{:?}", crate::detect::model::NODES);
+    // FNV-1a: a digest that is the same on every machine and build.
+    let digest = tree.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!(
+        "clotair {}\nultrasound {:?}\noptical {:?}\nair limits {:?}\nrules only {}\ntree {digest:016x}\n",
+        env!("CARGO_PKG_VERSION"),
+        config.ultrasound,
+        config.optical,
+        config.air_limits,
+        config.rules_only,
+    )
+}
+
+/// Checks the settings an output folder's events were made with against `settings`: with
+/// `resume`, a folder whose events were made with other settings is refused; otherwise (or
+/// when the folder has none yet) the settings file is (re)written.
+pub fn check_settings(out: &Path, settings: &str, resume: bool) -> Result<(), String> {
+    let path = out.join(SETTINGS_FILE);
+    if resume {
+        match std::fs::read_to_string(&path) {
+            Ok(old) if old == settings => return Ok(()),
+            Ok(_) => {
+                return Err(format!(
+                    "{}: the events in {} were made with other detector settings; --resume \
+                     would mix them with new ones: delete the folder or run without --resume",
+                    path.display(),
+                    out.display()
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    crate::io::write_atomic(&path, |w| w.write_all(settings.as_bytes())).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,6 +225,33 @@ fn resume_skips_finished_recordings() {
 
     // Without --resume everything is redone.
     assert_eq!(run(false)["totals"]["ok"], 3);
+
+    // Resuming with other detector settings would mix events of two settings: refused,
+    // naming the settings file, and nothing is written.
+    let o = clotair(&[
+        "detect",
+        s(&set),
+        "--out",
+        s(&out),
+        "--resume",
+        "--us-on-db",
+        "12",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("clotair-settings.txt"), "{}", text(&o));
+    assert!(text(&o).contains("other detector settings"), "{}", text(&o));
+    assert_eq!(std::fs::read(&finished).unwrap(), content);
+    // How recordings are cut is not a setting of the events: resuming with another cut is fine.
+    let o = clotair(&[
+        "detect",
+        s(&set),
+        "--out",
+        s(&out),
+        "--resume",
+        "--segment-s",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 #[test]
@@ -268,8 +295,15 @@ fn shards_cover_the_set_exactly_once() {
         for name in &ok {
             assert!(out.join(format!("{name}.events.csv")).is_file(), "{name}");
         }
+        let events_files = std::fs::read_dir(&out)
+            .unwrap()
+            .filter(|f| {
+                let name = f.as_ref().unwrap().file_name();
+                name.to_string_lossy().ends_with(".events.csv")
+            })
+            .count();
         assert_eq!(
-            std::fs::read_dir(&out).unwrap().count(),
+            events_files,
             ok.len(),
             "shard {shard} wrote only its own recordings"
         );

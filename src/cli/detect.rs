@@ -451,6 +451,11 @@ pub fn run(args: DetectArgs) -> ExitCode {
         eprintln!("error: cannot create {}: {e}", args.out.display());
         return ExitCode::FAILURE;
     }
+    let settings = crate::batch::settings_text(&args.tuning.options());
+    if let Err(e) = crate::batch::check_settings(&args.out, &settings, args.resume) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let inputs = match gather_inputs(&args) {
         Ok(i) => i,
         Err(e) => {
