@@ -191,7 +191,7 @@ pub fn detect_recording_with(
     };
     let (mut events, cut) = match plan {
         None => (whole(detector)?, Cut::Whole),
-        Some(plan) => match run_segments(rec, &config, &plan, chunk_s, on_signal)? {
+        Some(plan) => match run_segments(rec, &config, &plan, duration_s, chunk_s, on_signal)? {
             Some(events) => (events, Cut::Segments(plan.len())),
             None => (whole(new_detector(rec, &config)?)?, Cut::Rerun(plan.len())),
         },
@@ -211,11 +211,11 @@ fn run_segments(
     rec: &Recording,
     config: &DetectorConfig,
     plan: &[Segment],
+    duration_s: f64,
     chunk_s: f64,
     on_signal: &(dyn Fn(f64) + Sync),
 ) -> Result<Option<Vec<Event>>, RunError> {
     use rayon::prelude::*;
-    let duration_s = plan.last().map_or(0.0, |s| s.duration_s);
     let parts = plan
         .par_iter()
         .map(|seg| {
@@ -257,7 +257,7 @@ fn same(a: &Event, b: &Event) -> bool {
 }
 
 /// One segment of a recording.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Segment {
     /// Its own part, µs: events starting in `[from_us, to_us)` are its.
     from_us: u64,
@@ -265,8 +265,6 @@ struct Segment {
     /// What its detector is fed, s (to the end of the recording when `None`).
     feed_from_s: u64,
     feed_to_s: Option<u64>,
-    /// The recording's length, s.
-    duration_s: f64,
 }
 
 impl Segment {
@@ -310,7 +308,6 @@ fn plan_segments(
                     to_us: if last { u64::MAX } else { to_s * 1_000_000 },
                     feed_from_s: from_s.saturating_sub(warmup_s),
                     feed_to_s: (!last).then_some(to_s + TAIL_S),
-                    duration_s,
                 }
             })
             .collect(),
@@ -485,7 +482,8 @@ mod tests {
             };
             plan_segments(&seg, period_s, duration_s, 1).unwrap()
         };
-        let run = |warmup_s| run_segments(rec, &config, &plan(warmup_s), CHUNK_S, &|_| {});
+        let run =
+            |warmup_s| run_segments(rec, &config, &plan(warmup_s), duration_s, CHUNK_S, &|_| {});
         assert!(run(0).unwrap().is_none());
         let mut events = run(MEMORY_S).unwrap().expect("segments agree");
         events.sort_by_key(|e| (e.detected_us, e.start_us));

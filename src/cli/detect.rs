@@ -55,6 +55,19 @@ pub struct DetectArgs {
     pub tuning: Tuning,
 }
 
+/// `--warmup-s`: whole seconds, at least the detector's memory.
+fn parse_warmup(text: &str) -> Result<u64, String> {
+    let s: u64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a whole number of seconds"))?;
+    if s < MEMORY_S {
+        return Err(format!(
+            "{s} s is shorter than the detector's memory: at least {MEMORY_S} s"
+        ));
+    }
+    Ok(s)
+}
+
 /// Detector thresholds that can be changed from the command line (defaults: the tuned ones).
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct Tuning {
@@ -76,7 +89,7 @@ pub struct Tuning {
     pub segment_s: u64,
     /// Signal fed before each segment's own part, s (at least the detector's memory).
     #[arg(long, value_name = "S", default_value_t = Segments::default().warmup_s,
-          value_parser = clap::value_parser!(u64).range(MEMORY_S..))]
+          value_parser = parse_warmup)]
     pub warmup_s: u64,
 }
 
@@ -362,9 +375,14 @@ fn row(e: &crate::event::Event) -> EventRow {
 }
 
 fn failed(rec: &Recording, reason: String) -> RecordingSummary {
+    failed_input(rec.name.clone(), rec.base.clone(), reason)
+}
+
+/// A failure line for `name` at `path` (a recording, or an input that named none).
+fn failed_input(name: String, path: PathBuf, reason: String) -> RecordingSummary {
     RecordingSummary {
-        name: rec.name.clone(),
-        path: rec.base.clone(),
+        name,
+        path,
         status: Status::Failed,
         reason: Some(reason),
         signal_s: 0.0,
@@ -474,16 +492,7 @@ pub fn run(args: DetectArgs) -> ExitCode {
 
     let bad_inputs: Vec<RecordingSummary> = bad_inputs
         .into_iter()
-        .map(|(input, reason)| RecordingSummary {
-            name: input.display().to_string(),
-            path: input,
-            status: Status::Failed,
-            reason: Some(reason),
-            signal_s: 0.0,
-            events: ClassCounts::default(),
-            segments: 0,
-            rerun: false,
-        })
+        .map(|(input, reason)| failed_input(input.display().to_string(), input, reason))
         .collect();
     let mut lines: Vec<RecordingSummary> = Vec::new();
     // Per recording, its events for the report.

@@ -14,7 +14,7 @@ pub const SATURATION_FRACTION: f32 = 0.5;
 pub const SATURATION_BLOCKS: u32 = 4;
 /// Level at which a sample counts as clipped (fraction of full scale).
 pub const FULL_SCALE: f32 = 0.985;
-/// Drop of the ultrasound power below its slow reference that means lost coupling: coupling
+/// Drop of the ultrasound power below its reference that means lost coupling: coupling
 /// loss drops the signal 15–30 dB (signal model); 12 dB leaves a margin below that.
 pub const COUPLING_DROP_DB: f32 = 12.0;
 /// How long the drop must last.
