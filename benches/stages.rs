@@ -162,7 +162,7 @@ fn paths(c: &mut Criterion) {
             |p| {
                 let mut k = 0u32;
                 for &x in black_box(&z) {
-                    p.process(x, &mut |_| k += 1);
+                    p.process(x, false, &mut |_| k += 1);
                 }
                 k
             },

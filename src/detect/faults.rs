@@ -246,6 +246,12 @@ impl FaultMonitor {
         clean
     }
 
+    /// Whether the received power is now far below its reference (the state a loss of
+    /// coupling is declared from, before it has lasted [`COUPLING_S`]).
+    pub fn coupling_weak(&self) -> bool {
+        self.check_coupling && self.power_fast < self.coupling_threshold
+    }
+
     /// The coupling reference: the median block power held (the lower middle one).
     fn median_block_power(&self) -> f32 {
         let len = self.reference_len;

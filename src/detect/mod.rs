@@ -352,15 +352,20 @@ impl Detector {
                 };
                 let _ = pending.push(p);
             });
-            us.process(Complex32::new(clean[0], clean[1]), &mut |s: UsSighting| {
-                let start_us = to_us(s.start, rate);
-                let p = Pending {
-                    decide_us: to_us(s.ready, rate).max(start_us + simultaneous_us + opt_delay),
-                    start_us,
-                    item: Item::Us(s),
-                };
-                let _ = pending.push(p);
-            });
+            let weak = monitor.coupling_weak();
+            us.process(
+                Complex32::new(clean[0], clean[1]),
+                weak,
+                &mut |s: UsSighting| {
+                    let start_us = to_us(s.start, rate);
+                    let p = Pending {
+                        decide_us: to_us(s.ready, rate).max(start_us + simultaneous_us + opt_delay),
+                        start_us,
+                        item: Item::Us(s),
+                    };
+                    let _ = pending.push(p);
+                },
+            );
         }
         self.decide(emit);
     }

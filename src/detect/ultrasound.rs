@@ -185,7 +185,19 @@ struct Analysis {
     onsets: Onsets,
     /// Blood mean Doppler frequency, from the background's forward centroid.
     blood_mean_hz: f32,
+    /// Samples left of the settling after the power was weak, and their number.
+    settle: u32,
+    settle_samples: u32,
+    /// The power is weak now: events are looked for against the envelope learnt meanwhile.
+    weak: bool,
 }
+
+/// After the received power was far below its reference (coupling lost, then back), for this
+/// long (the longest transition) no event opens and every bin learns: the blood returns at once in every bin, tens of
+/// dB above the envelope learnt during the loss, and the bins of the first event it opened
+/// were kept from learning it, so it opened events again and again (the loss's transitions
+/// last 0.05–0.3 s, signal model).
+pub const SETTLE_S: f32 = 0.3;
 
 /// The longest an embolus lasts in the beam (consensus of Ringelstein et al. 1998: < 300 ms).
 pub const MAX_EMBOLUS_S: f32 = 0.3;
@@ -240,6 +252,9 @@ impl UltrasoundPath {
                 acc: None,
                 onsets: Onsets::new(),
                 blood_mean_hz: f32::NAN,
+                settle: 0,
+                settle_samples: (SETTLE_S * fs) as u32,
+                weak: false,
             },
         })
     }
@@ -265,9 +280,17 @@ impl UltrasoundPath {
     }
 
     /// Processes one I/Q sample (already checked finite); calls `out` with each sighting.
-    pub fn process(&mut self, iq: Complex32, out: &mut impl FnMut(UsSighting)) {
+    /// `weak`: the received power is far below its reference (coupling being lost, see
+    /// [`super::faults::FaultMonitor::coupling_weak`]).
+    pub fn process(&mut self, iq: Complex32, weak: bool, out: &mut impl FnMut(UsSighting)) {
         let clipped = libm::fabsf(iq.re) >= CLIP_LEVEL || libm::fabsf(iq.im) >= CLIP_LEVEL;
         let a = &mut self.a;
+        a.weak = weak;
+        if weak {
+            a.settle = a.settle_samples;
+        } else {
+            a.settle = a.settle.saturating_sub(1);
+        }
         a.clipped_since_frame += clipped as u32;
         a.samples_since_frame += 1;
         a.clock.tick();
@@ -369,7 +392,8 @@ impl Analysis {
         let _ = rev_bin;
         let (peak, peak_bin) = (fwd, fwd_bin);
         let peak_db = db(peak);
-        let on = peak_db > self.th.on_db;
+        let settling = self.settle > 0 && !self.weak;
+        let on = peak_db > self.th.on_db && !settling;
         // An open event continues while the cells near its own Doppler frequency stay up:
         // the maximum over all bins is too often high by speckle alone.
         let above = match &self.acc {
@@ -440,7 +464,11 @@ impl Analysis {
         // Past the longest embolus (< 300 ms, consensus) an event is interference or a change
         // of the blood signal itself: the background learns it again.
         let max_frames = (MAX_EMBOLUS_S * self.clock.rate_hz() as f32 / HOP as f32) as u64;
-        if let Some(acc) = self.acc.as_ref().filter(|a| f - a.start_frame < max_frames) {
+        if let Some(acc) = self
+            .acc
+            .as_ref()
+            .filter(|a| f - a.start_frame < max_frames && !settling)
+        {
             for d in 0..=2 * TRACK_BINS {
                 self.segment_dirty[(acc.peak_bin + FRAME + d - TRACK_BINS) % FRAME] = true;
             }
