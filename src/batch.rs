@@ -119,7 +119,7 @@ pub const SETTINGS_FILE: &str = "clotair-settings.txt";
 /// not part of it: the events do not depend on it.)
 pub fn settings_text(options: &crate::run::RunOptions) -> String {
     let config = options.base.unwrap_or_default();
-    let tree = format!("{:?}", crate::detect::model::NODES);
+    let tree = format!("{:?}", crate::detect::model::TREES);
     // FNV-1a: a digest that is the same on every machine and build.
     let digest = tree.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)

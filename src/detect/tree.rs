@@ -1,5 +1,5 @@
-//! Evaluating a decision tree exported as constants by `clotair train`: no heap, a few
-//! comparisons per event.
+//! Evaluating the bagged decision trees exported as constants by `clotair train`: no heap, a
+//! few comparisons per tree and event.
 
 use crate::event::Class;
 
@@ -12,21 +12,21 @@ pub const LEAF: u8 = u8::MAX;
 /// training and before evaluation, so that the tree can split on "missing".
 pub const MISSING: f32 = -1.0e9;
 
-/// One node of an exported tree.
+/// One node of an exported tree, 8 bytes. Nodes are stored root first, in pre-order, so the
+/// left child of node `i` is node `i + 1` and only the right one is stored.
+///
+/// A split sends `v[feature] <= threshold` left. A leaf (`feature == LEAF`) holds its class
+/// in `class` and in `threshold` the share of its training events of that class.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Node {
+    /// Split threshold, or a leaf's confidence.
+    pub threshold: f32,
+    /// Index of the right child (splits).
+    pub right: u16,
     /// Feature index tested, or [`LEAF`].
     pub feature: u8,
-    /// Go left when `feature <= threshold`.
-    pub threshold: f32,
-    /// Index of the left child.
-    pub left: u16,
-    /// Index of the right child.
-    pub right: u16,
-    /// For leaves: 0 air, 1 clot, 2 artifact.
+    /// The majority class of the node's training events: 0 air, 1 clot, 2 artifact.
     pub class: u8,
-    /// For leaves: the fraction of training events of that class in the leaf.
-    pub confidence: f32,
 }
 
 /// Class index of a [`Node::class`].
@@ -43,25 +43,58 @@ pub fn prepare(v: &FeatureVector) -> FeatureVector {
     out
 }
 
-/// Walks `nodes` (root first) for `v`; `None` for an empty or malformed tree.
-pub fn predict(nodes: &[Node], v: &FeatureVector) -> Option<Decision> {
-    let v = prepare(v);
+/// The leaf `v` (already [`prepare`]d) reaches in `nodes`: its index; `None` for an empty or
+/// malformed tree.
+pub fn leaf(nodes: &[Node], v: &FeatureVector) -> Option<usize> {
     let mut i = 0usize;
     // A tree of n nodes is at most n deep: the bound keeps a malformed table from looping.
     for _ in 0..nodes.len() {
         let n = nodes.get(i)?;
         if n.feature == LEAF {
-            return Some(Decision {
-                class: *CLASSES.get(n.class as usize)?,
-                confidence: n.confidence,
-            });
+            return Some(i);
         }
         let x = *v.get(n.feature as usize)?;
         i = if x <= n.threshold {
-            n.left as usize
+            i + 1
         } else {
             n.right as usize
         };
     }
     None
+}
+
+/// Walks one tree for `v`; `None` for an empty or malformed tree.
+pub fn predict(nodes: &[Node], v: &FeatureVector) -> Option<Decision> {
+    let n = nodes[leaf(nodes, &prepare(v))?];
+    Some(Decision {
+        class: *CLASSES.get(n.class as usize)?,
+        confidence: n.threshold,
+    })
+}
+
+/// The vote of the trees: each leaf gives its class its confidence and splits the rest evenly
+/// between the other two; the class with the largest mean share wins (the first on a tie),
+/// with that share as confidence. `None` if there is no tree or one is malformed.
+pub fn predict_forest(trees: &[&[Node]], v: &FeatureVector) -> Option<Decision> {
+    if trees.is_empty() {
+        return None;
+    }
+    let v = prepare(v);
+    let mut share = [0.0f32; 3];
+    for nodes in trees {
+        let n = nodes[leaf(nodes, &v)?];
+        let class = n.class as usize;
+        if class >= CLASSES.len() {
+            return None;
+        }
+        let rest = (1.0 - n.threshold) * 0.5;
+        for (k, s) in share.iter_mut().enumerate() {
+            *s += if k == class { n.threshold } else { rest };
+        }
+    }
+    let best = (0..3).fold(0, |b, k| if share[k] > share[b] { k } else { b });
+    Some(Decision {
+        class: CLASSES[best],
+        confidence: share[best] / trees.len() as f32,
+    })
 }
