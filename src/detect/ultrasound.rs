@@ -190,6 +190,10 @@ struct Analysis {
     settle_samples: u32,
     /// The power is weak now: events are looked for against the envelope learnt meanwhile.
     weak: bool,
+    /// Frames before which the path counts as interfered, and the hold after each
+    /// interfered frame.
+    interference_until: u64,
+    interference_hold_frames: u64,
 }
 
 /// After the received power was far below its reference (coupling lost, then back), for this
@@ -208,6 +212,19 @@ const TRACK_BINS: usize = 4;
 /// Cell ratio above which a cell's power counts as event energy (6 dB): below it, blood
 /// speckle alone would fill the sums.
 const EXCESS_FLOOR: f32 = 4.0;
+
+/// Median reverse-direction cell ratio (2, 3 dB) above which a frame is interference, and
+/// opens no event: diathermy and other pickup raise both directions across the band, an
+/// embolus travels with the flow and raises only its own forward bins. Without interference
+/// the median sits near −4 dB (exponential cells, median 0.69 of their mean, against an
+/// envelope above the mean). Frames with clipped samples are exempt: a bubble that overloads
+/// the receiver spreads energy into the reverse direction (signal model).
+const INTERFERENCE_RATIO: f32 = 2.0;
+
+/// Interference holds this long after its last frame: diathermy comes in bursts at 20–80 Hz
+/// (signal model: gated at the generator's rate), and the gaps between bursts would each open
+/// an event.
+pub const INTERFERENCE_HOLD_S: f32 = 0.1;
 
 /// Full-scale threshold for clipping: samples beyond it count as receiver overload.
 pub const CLIP_LEVEL: f32 = 0.985;
@@ -255,6 +272,8 @@ impl UltrasoundPath {
                 settle: 0,
                 settle_samples: (SETTLE_S * fs) as u32,
                 weak: false,
+                interference_until: 0,
+                interference_hold_frames: libm::ceilf(INTERFERENCE_HOLD_S * fs / HOP as f32) as u64,
             },
         })
     }
@@ -393,7 +412,11 @@ impl Analysis {
         let (peak, peak_bin) = (fwd, fwd_bin);
         let peak_db = db(peak);
         let settling = self.settle > 0 && !self.weak;
-        let on = peak_db > self.th.on_db && !settling;
+        if clipped == 0 && self.reverse_median(&ratio) > INTERFERENCE_RATIO {
+            self.interference_until = f + self.interference_hold_frames;
+        }
+        let interfered = f < self.interference_until;
+        let on = peak_db > self.th.on_db && !settling && !interfered;
         // An open event continues while the cells near its own Doppler frequency stay up:
         // the maximum over all bins is too often high by speckle alone.
         let above = match &self.acc {
@@ -522,6 +545,16 @@ impl Analysis {
         self.segment_sum = [0.0; FRAME];
         self.segment_frames = 0;
         self.segment_dirty = [false; FRAME];
+    }
+
+    /// Median cell-to-background ratio over the reverse direction (outside the wall band).
+    fn reverse_median(&self, ratio: &[f32; FRAME]) -> f32 {
+        let mut reverse = [0.0f32; FRAME / 2];
+        let bins = &ratio[FRAME / 2 + 1..=FRAME - self.first_bin];
+        let reverse = &mut reverse[..bins.len()];
+        reverse.copy_from_slice(bins);
+        let mid = reverse.len() / 2;
+        *reverse.select_nth_unstable_by(mid, f32::total_cmp).1
     }
 
     fn update_blood_mean(&mut self) {
