@@ -19,17 +19,17 @@ fn regression_set_scores_at_or_above_its_floors() {
     let r = &e.report;
     println!("{}", r.table());
     assert_eq!(r.recordings, 8);
-    // Measured when the floors were last set: air 23/30 detected, PPV 97.6 %; clot 9/16, PPV
+    // Measured when the floors were last set: air 23/30 detected, PPV 100 %; clot 9/16, PPV
     // 100 %; discrimination 87.5 % (28 of 32: four clots said air; 90.6 % with the single
-    // tree before the bag, which on the 6-h tuning sets discriminates no better); one false
-    // alarm (on an artifact); air latency median 35 ms.
+    // tree before the bag, which on the 6-h tuning sets discriminates no better); no false
+    // alarm; air latency median 35 ms.
     assert!(r.air.positives >= 30, "{}", r.air.positives);
     assert!(
         r.air.sensitivity >= 0.75,
         "air sensitivity {}",
         r.air.sensitivity
     );
-    assert!(r.air.ppv >= 0.95, "air PPV {}", r.air.ppv);
+    assert!(r.air.ppv >= 0.97, "air PPV {}", r.air.ppv);
     assert!(
         r.clot.sensitivity >= 0.55,
         "clot sensitivity {}",
@@ -37,12 +37,12 @@ fn regression_set_scores_at_or_above_its_floors() {
     );
     assert!(r.clot.ppv >= 0.95, "clot PPV {}", r.clot.ppv);
     assert!(
-        r.discrimination >= 0.82,
+        r.discrimination >= 0.85,
         "discrimination {}",
         r.discrimination
     );
     let false_alarms = r.false_alarms_background + r.false_alarms_on_artifacts;
-    assert!(false_alarms <= 1, "false alarms {false_alarms}");
+    assert!(false_alarms == 0, "false alarms {false_alarms}");
     assert!(
         r.air.latency_median_s <= 0.05,
         "air latency {}",

@@ -72,10 +72,10 @@ pub fn predict(nodes: &[Node], v: &FeatureVector) -> Option<Decision> {
     })
 }
 
-/// The vote of the trees: each leaf gives its class its confidence and splits the rest evenly
-/// between the other two; the class with the largest mean share wins (the first on a tie),
-/// with that share as confidence. `None` if there is no tree or one is malformed.
-pub fn predict_forest(trees: &[&[Node]], v: &FeatureVector) -> Option<Decision> {
+/// The mean class shares of the trees' leaves for `v`: each leaf gives its class its
+/// confidence and splits the rest evenly between the other two (air, clot, artifact; they
+/// sum to 1). `None` if there is no tree or one is malformed.
+pub fn forest_shares(trees: &[&[Node]], v: &FeatureVector) -> Option<[f32; 3]> {
     if trees.is_empty() {
         return None;
     }
@@ -92,9 +92,18 @@ pub fn predict_forest(trees: &[&[Node]], v: &FeatureVector) -> Option<Decision> 
             *s += if k == class { n.threshold } else { rest };
         }
     }
+    for s in share.iter_mut() {
+        *s /= trees.len() as f32;
+    }
+    Some(share)
+}
+
+/// The plurality of [`forest_shares`] (the first on a tie), with its share as confidence.
+pub fn predict_forest(trees: &[&[Node]], v: &FeatureVector) -> Option<Decision> {
+    let share = forest_shares(trees, v)?;
     let best = (0..3).fold(0, |b, k| if share[k] > share[b] { k } else { b });
     Some(Decision {
         class: CLASSES[best],
-        confidence: share[best] / trees.len() as f32,
+        confidence: share[best],
     })
 }

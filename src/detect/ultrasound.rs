@@ -412,7 +412,7 @@ impl Analysis {
         let (peak, peak_bin) = (fwd, fwd_bin);
         let peak_db = db(peak);
         let settling = self.settle > 0 && !self.weak;
-        if clipped == 0 && self.reverse_median(&ratio) > INTERFERENCE_RATIO {
+        if clipped == 0 && self.reverse_median_above(&ratio, INTERFERENCE_RATIO) {
             self.interference_until = f + self.interference_hold_frames;
         }
         let interfered = f < self.interference_until;
@@ -547,14 +547,12 @@ impl Analysis {
         self.segment_dirty = [false; FRAME];
     }
 
-    /// Median cell-to-background ratio over the reverse direction (outside the wall band).
-    fn reverse_median(&self, ratio: &[f32; FRAME]) -> f32 {
-        let mut reverse = [0.0f32; FRAME / 2];
+    /// Whether the median cell-to-background ratio over the reverse direction (outside the
+    /// wall band) exceeds `level`: more than half of those cells do.
+    fn reverse_median_above(&self, ratio: &[f32; FRAME], level: f32) -> bool {
         let bins = &ratio[FRAME / 2 + 1..=FRAME - self.first_bin];
-        let reverse = &mut reverse[..bins.len()];
-        reverse.copy_from_slice(bins);
-        let mid = reverse.len() / 2;
-        *reverse.select_nth_unstable_by(mid, f32::total_cmp).1
+        let above = bins.iter().filter(|&&r| r > level).count();
+        2 * above > bins.len()
     }
 
     fn update_blood_mean(&mut self) {
