@@ -25,7 +25,7 @@ use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::detect::classify::{FeatureVector, FEATURE_NAMES, N_FEATURES};
+use crate::detect::classify::{self, FeatureVector, FEATURE_NAMES, N_FEATURES};
 use crate::detect::tree::{self, Node, LEAF};
 use crate::eval::TOLERANCE_S;
 use crate::event::{Class, Event};
@@ -103,7 +103,8 @@ pub struct Trained {
     pub trees: Vec<Vec<Node>>,
     /// Examples per class (air, clot, artifact).
     pub counts: [usize; 3],
-    /// Fraction of training rows the bag of trees classifies right.
+    /// Fraction of training rows the bag of trees classifies right, by the detector's rule
+    /// ([`classify::decide`]).
     pub training_accuracy: f64,
     /// The same for one tree of this fit grown on all rows (not exported): the CART fit
     /// alone, to hold against linfa-trees'.
@@ -173,7 +174,8 @@ pub fn fit(rows: &[Row], options: &TrainOptions) -> Result<Trained, String> {
     let mut counts = [0usize; 3];
     for (i, r) in rows.iter().enumerate() {
         counts[r.target] += 1;
-        let ours = tree::predict_forest(&tables, &r.input).expect("trees just grown");
+        let shares = tree::forest_shares(&tables, &r.input).expect("trees just grown");
+        let ours = classify::decide(shares);
         right += (class_index(ours.class) == r.target) as usize;
         let one = tree::predict(&single, &r.input).expect("a tree just grown");
         single_right += (class_index(one.class) == r.target) as usize;
@@ -366,6 +368,7 @@ pub fn render(trained: &Trained, provenance: &str) -> String {
     );
     let _ = writeln!(s, "use super::tree::Node;\n");
     let _ = writeln!(s, "/// The bag of trees, each root first in pre-order.");
+    let _ = writeln!(s, "#[rustfmt::skip]");
     let _ = writeln!(s, "pub const TREES: [&[Node]; {}] = [", trained.trees.len());
     for t in 0..trained.trees.len() {
         let _ = writeln!(s, "    &TREE_{t},");

@@ -103,8 +103,9 @@ pub const EMBOLUS_MIN_SHARE: f32 = 0.8;
 /// more false alarms in 6 h (7 → 10).
 pub const CLOT_MIN_SHARE: f32 = 0.5;
 
-/// The decision from the trees' mean shares (air, clot, artifact).
-fn decide(share: [f32; 3]) -> Decision {
+/// The decision from the trees' mean shares (air, clot, artifact): the detector's rule, also
+/// what `clotair train` scores its fit with.
+pub fn decide(share: [f32; 3]) -> Decision {
     let [air, clot, artifact] = share;
     if clot >= CLOT_MIN_SHARE && clot > air {
         Decision {

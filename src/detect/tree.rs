@@ -97,13 +97,3 @@ pub fn forest_shares(trees: &[&[Node]], v: &FeatureVector) -> Option<[f32; 3]> {
     }
     Some(share)
 }
-
-/// The plurality of [`forest_shares`] (the first on a tie), with its share as confidence.
-pub fn predict_forest(trees: &[&[Node]], v: &FeatureVector) -> Option<Decision> {
-    let share = forest_shares(trees, v)?;
-    let best = (0..3).fold(0, |b, k| if share[k] > share[b] { k } else { b });
-    Some(Decision {
-        class: CLASSES[best],
-        confidence: share[best],
-    })
-}

@@ -199,10 +199,10 @@ struct Analysis {
 }
 
 /// After the received power was far below its reference (coupling lost, then back), for this
-/// long (the longest transition) no event opens and every bin learns: the blood returns at once in every bin, tens of
-/// dB above the envelope learnt during the loss, and the bins of the first event it opened
-/// were kept from learning it, so it opened events again and again (the loss's transitions
-/// last 0.05–0.3 s, signal model).
+/// long (the longest transition) no event opens and every bin learns: the blood returns at
+/// once in every bin, tens of dB above the envelope learnt during the loss, and the bins of
+/// the first event it opened were kept from learning it, so it opened events again and again
+/// (the loss's transitions last 0.05–0.3 s, signal model).
 pub const SETTLE_S: f32 = 0.3;
 
 /// The longest an embolus lasts in the beam (consensus of Ringelstein et al. 1998: < 300 ms).
