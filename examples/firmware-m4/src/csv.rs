@@ -2,8 +2,11 @@
 //! with `core::fmt` only so that the firmware and the host runner print with the same code.
 //!
 //! Times are the integer µs of [`Event`] printed as seconds with 6 decimals, exactly, without
-//! floating point; features print as the shortest decimal that reads back to the same f32, and
-//! NaN (a sensor that did not see the event) as an empty cell.
+//! floating point; features print as the hexadecimal bit pattern of the f32 (`0x41200000` is
+//! 10.0: exact, and integer formatting only, so that the 16 KiB of `core::fmt`'s float printing
+//! stay out of the firmware's flash, as a device's binary event message would), and NaN (a
+//! sensor that did not see the event) as an empty cell. The host runner's `compare` reads both
+//! this and the CLI's decimals.
 
 use core::fmt::{self, Write};
 
@@ -28,7 +31,7 @@ impl fmt::Display for Cell {
         if self.0.is_nan() {
             Ok(())
         } else {
-            write!(f, "{}", self.0)
+            write!(f, "0x{:08x}", self.0.to_bits())
         }
     }
 }

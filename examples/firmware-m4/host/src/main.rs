@@ -438,6 +438,16 @@ fn parse_us(s: &str) -> Result<i64> {
     Ok(whole.parse::<i64>()? * 1_000_000 + frac[..6].parse::<i64>()?)
 }
 
+/// A feature cell: a decimal (the CLI) or an f32's bit pattern `0x...` (the firmware's rows).
+fn parse_number(s: &str) -> Option<f64> {
+    match s.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16)
+            .ok()
+            .map(|b| f64::from(f32::from_bits(b))),
+        None => s.parse::<f64>().ok(),
+    }
+}
+
 fn read_events(path: &Path) -> Result<Vec<Row>> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
@@ -470,7 +480,7 @@ fn read_events(path: &Path) -> Result<Vec<Row>> {
         ] {
             if let Some(v) = col(name)
                 .and_then(|c| cells.get(c))
-                .and_then(|s| s.parse::<f64>().ok())
+                .and_then(|s| parse_number(s))
             {
                 numbers.insert(name.to_string(), v);
             }
