@@ -10,6 +10,9 @@ Writes, all small JSON:
                          scipy's f64 coefficients (design + kernel end to end); one complex I/Q case.
   filters_smoother.json  one-pole smoother and DC blocker vs lfilter.
   filters_decimate.json  sosfilt(butter(8, 0.8 * fs / (2 q)), x)[::q].
+  filters_trend.json     numpy.polyfit(t, y, 1) over a sliding window of past samples, ending
+                         a guard gap before the newest, evaluated at the newest (level) and its
+                         slope: the optical path's local line predictor (src/dsp/trend.rs).
 
 Every input signal and every coefficient the Rust side feeds in is rounded to float32 here
 first, so both sides start from identical numbers; references are computed in float64.
@@ -177,6 +180,24 @@ def main():
             }
         )
     write(out_dir, "filters_decimate.json", {"x": f32list(long_noise), "cases": dec})
+
+    # local line predictor: a pump-like ripple (slow, large) plus noise, as the optical path sees
+    trend_rng = np.random.default_rng(SEED + 1)
+    n = 400
+    k = np.arange(n)
+    y = (0.02 * np.sin(2 * np.pi * k / 350.0) + 0.005 * np.sin(2 * np.pi * 3 * k / 350.0 + 1.0)
+         + 1e-3 * trend_rng.standard_normal(n) + 0.1).astype(np.float32)
+    trend = []
+    for window, guard in [(2, 1), (15, 2), (30, 3), (60, 6), (120, 12)]:
+        levels, slopes = [], []
+        for i in range(window + guard - 1, n):
+            ages = np.arange(guard, guard + window)
+            t = -ages.astype(np.float64)
+            b, a = np.polyfit(t, y[i - ages].astype(np.float64), 1)
+            levels.append(a)
+            slopes.append(b)
+        trend.append({"window": window, "guard": guard, "level": g10(levels), "slope": g10(slopes)})
+    write(out_dir, "filters_trend.json", {"y": f32list(y), "cases": trend})
 
 
 def write(out_dir, name, obj):

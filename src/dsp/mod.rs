@@ -12,6 +12,7 @@ pub mod fft;
 pub mod multichannel;
 pub mod smoother;
 pub mod stft;
+pub mod trend;
 pub mod window;
 
 /// Low mantissa bits cleared by [`snap`]: 8 of 23, a relative step of 2⁻¹⁵ (−90 dB), the
