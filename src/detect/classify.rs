@@ -7,7 +7,7 @@ use super::optical::OptFeatures;
 use super::ultrasound::UsFeatures;
 
 /// Number of entries of a [`FeatureVector`].
-pub const N_FEATURES: usize = 20;
+pub const N_FEATURES: usize = 21;
 
 /// Names of the feature vector's entries, in order (for training and for reports).
 pub const FEATURE_NAMES: [&str; N_FEATURES] = [
@@ -31,6 +31,7 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "opt_snr_db",
     "opt_long",
     "opt_fill",
+    "opt_colour_match",
 ];
 
 /// What a classifier sees: the features of an ultrasound sighting, an optical one, or both.
@@ -63,6 +64,7 @@ pub fn features(us: Option<&UsFeatures>, opt: Option<&OptFeatures>) -> FeatureVe
         v[17] = o.snr_db;
         v[18] = o.long;
         v[19] = o.fill;
+        v[20] = o.colour_match;
     }
     v
 }
