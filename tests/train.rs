@@ -7,10 +7,16 @@ use std::path::Path;
 use clotair::detect::DetectorConfig;
 use clotair::io;
 use clotair::run::{detect_recording, RunOptions};
+use clotair::sim::{simulate_dataset, Preset};
 use clotair::train::{fit, rows, TrainOptions};
 
 #[test]
 fn the_same_events_give_the_same_tree() {
+    // The regression set and 16 more minutes of the training preset (another seed): a bag of
+    // bootstrap trees on the regression set's 57 events alone moved by 10 % between two
+    // detector versions, too few events to hold a bag to anything.
+    let sim = tempfile::tempdir().unwrap();
+    simulate_dataset(sim.path(), &Preset::Dense.options(120.0), 77, 8, &|| ()).unwrap();
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/regression"));
     let options = RunOptions {
         base: Some(DetectorConfig {
@@ -21,19 +27,26 @@ fn the_same_events_give_the_same_tree() {
         segments: None,
     };
     let mut all = Vec::new();
-    for rec in io::discover(&[dir.to_path_buf()]).unwrap() {
+    for rec in io::discover(&[dir.to_path_buf(), sim.path().to_path_buf()]).unwrap() {
         let o = detect_recording(&rec, &options).unwrap();
         let labels = io::read_labels(rec.labels.as_ref().unwrap(), Some(o.duration_s)).unwrap();
         all.extend(rows(&o.events, &labels));
     }
-    assert!(all.len() > 50, "{} training events", all.len());
+    assert!(all.len() > 300, "{} training events", all.len());
     let settings = TrainOptions::default();
     let a = fit(&all, &settings).unwrap();
     let b = fit(&all, &settings).unwrap();
     assert_eq!(a.trees, b.trees);
-    // Our tree splits by sensor at its root, linfa's splits freely: the fits differ by an
-    // event or so on these 76 events (on the 6,106 of `data/train` ours fits better, 93.7
-    // against 91.8 %). Allowed: 1 %, or one and a half events.
+    eprintln!(
+        "{} events: bag {:.4}, one tree {:.4}, linfa-trees {:.4}",
+        all.len(),
+        a.training_accuracy,
+        a.single_training_accuracy,
+        a.linfa_training_accuracy
+    );
+    // Our tree splits by sensor at its root, linfa's splits freely: the fits may differ by an
+    // event or so (on the 5,208 of `data/train` ours fits better, 94.5 against 93.2 %).
+    // Allowed: 1 %, or one and a half events.
     let slack = (0.01f64).max(1.5 / all.len() as f64);
     assert!(
         a.single_training_accuracy >= a.linfa_training_accuracy - slack,
