@@ -19,25 +19,24 @@ fn regression_set_scores_at_or_above_its_floors() {
     let r = &e.report;
     println!("{}", r.table());
     assert_eq!(r.recordings, 8);
-    // Measured when the floors were last set: air 23/30 detected, PPV 97.7 %; clot 9/16, PPV
-    // 100 %; discrimination 87.5 % (28 of 32: four clots said air; 90.6 % with the single
-    // tree before the bag, 95.1 against 96.0 % for the bag on the 6-h tuning sets); one false
-    // alarm, on an artifact; air latency median 35 ms.
+    // Measured when the floors were last set: air 23/30 detected, PPV 100 %; clot 9/16, PPV
+    // 100 %; discrimination 90.6 % (29 of 32: three clots said air); no false alarm (the
+    // floor allows one); air latency median 35 ms.
     assert!(r.air.positives >= 30, "{}", r.air.positives);
     assert!(
         r.air.sensitivity >= 0.75,
         "air sensitivity {}",
         r.air.sensitivity
     );
-    assert!(r.air.ppv >= 0.97, "air PPV {}", r.air.ppv);
+    assert!(r.air.ppv >= 0.98, "air PPV {}", r.air.ppv);
     assert!(
         r.clot.sensitivity >= 0.55,
         "clot sensitivity {}",
         r.clot.sensitivity
     );
-    assert!(r.clot.ppv >= 0.95, "clot PPV {}", r.clot.ppv);
+    assert!(r.clot.ppv >= 0.98, "clot PPV {}", r.clot.ppv);
     assert!(
-        r.discrimination >= 0.85,
+        r.discrimination >= 0.88,
         "discrimination {}",
         r.discrimination
     );

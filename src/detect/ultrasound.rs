@@ -194,6 +194,8 @@ struct Analysis {
     /// interfered frame.
     interference_until: u64,
     interference_hold_frames: u64,
+    /// A frame of the current segment was interfered: the segment may not raise the envelope.
+    segment_interfered: bool,
     /// Hops with clipped samples among the last `FRAME / HOP`, one bit each.
     clipped_hops: u8,
 }
@@ -280,6 +282,7 @@ impl UltrasoundPath {
                 settle_samples: (SETTLE_S * fs) as u32,
                 weak: false,
                 interference_until: 0,
+                segment_interfered: false,
                 clipped_hops: 0,
                 interference_hold_frames: libm::ceilf(INTERFERENCE_HOLD_S * fs / HOP as f32) as u64,
             },
@@ -426,6 +429,7 @@ impl Analysis {
             self.interference_until = f + self.interference_hold_frames;
         }
         let interfered = f < self.interference_until;
+        self.segment_interfered |= interfered;
         let on = peak_db > self.th.on_db && !settling && !interfered;
         // An open event continues while the cells near its own Doppler frequency stay up:
         // the maximum over all bins is too often high by speckle alone.
@@ -526,6 +530,7 @@ impl Analysis {
             return;
         }
         let scale = 1.0 / self.segment_frames as f32;
+        let interfered = core::mem::take(&mut self.segment_interfered);
         // Near an event a bin does not learn: an embolus must not raise its own threshold.
         // A bin kept from learning for longer than an embolus lasts, in all over an epoch, is
         // not hiding an embolus but interference (diathermy bursts re-open events over and
@@ -541,7 +546,13 @@ impl Analysis {
         {
             *run = run.saturating_add(*dirty as u8);
             if !(*dirty && *run <= self.max_dirty_segments) {
-                *m = m.max(s * scale);
+                // Interference (diathermy: broadband, both directions, up to seconds) may
+                // keep the envelope where it is but not raise it: learnt, it held a bin tens
+                // of dB high for the 2–4 s of the envelope's memory, and a 42-dB bubble 0.24 s
+                // after a burst read 20 dB. Held at the envelope, the epochs that pass under a
+                // long burst keep the level from before it.
+                let mean = s * scale;
+                *m = m.max(if interfered { mean.min(*b) } else { mean });
             }
             *b = m.max(*prev);
         }
