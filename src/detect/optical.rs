@@ -105,7 +105,7 @@ pub struct OptFeatures {
     /// Mean signed change over the event over the peak: near 1 for a flat-topped slug.
     pub fill: f32,
     /// [`colour_ratio`](Self::colour_ratio) over the recording's own ratio for a change of the
-    /// blood's optical path, measured on the pump's ripple ([`ColourReference`]): near 1 for
+    /// blood's optical path, measured on the pump's ripple (see `ColourReference` in the source): near 1 for
     /// air (it shortens the path through blood, as the tube's squeeze does), near
     /// `1 / reference` for colour-blind changes (a knock's wobble, scattering clots); NaN with
     /// one channel or before the reference has enough ripple.
