@@ -246,10 +246,12 @@ impl OpticalPath {
         if (n + 1) % self.snap_every == 0 {
             self.noise_mad = crate::dsp::snap(self.noise_mad);
         }
-        let frozen = match self.acc {
-            Some(acc) => n - acc.start < self.max_freeze,
-            None => false,
-        };
+        // Samples since the open event's onset, while its lines and the baseline stay frozen.
+        let frozen_for = self
+            .acc
+            .map(|acc| n - acc.start)
+            .filter(|&since| since < self.max_freeze);
+        let frozen = frozen_for.is_some();
         // Relative change of each channel against its slow baseline, then against the local
         // line: while an event lasts the line frozen at its onset stands in for the samples,
         // so that the event never enters a later fit.
@@ -263,8 +265,7 @@ impl OpticalPath {
                 continue;
             }
             let r = x[c] / b - 1.0;
-            let line = if frozen {
-                let since = n - self.acc.map_or(n, |a| a.start);
+            let line = if let Some(since) = frozen_for {
                 let at = self.onset_line[c].at(since.min(self.trend_hold) as f32);
                 self.trend[c].push(at);
                 at

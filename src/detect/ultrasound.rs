@@ -195,8 +195,9 @@ struct Analysis {
     interference_until: u64,
     interference_hold_frames: u64,
     /// Frames before which an interference burst counts as going on (measured against the
-    /// envelope from before it), a frame of the current segment was in one, and the largest
-    /// segment mean per bin during the burst.
+    /// envelope from before it), a frame of the current segment was in one, the largest
+    /// segment mean per bin during the burst, and whether that holds anything (kept, not
+    /// derived, to spare a scan of the bins every frame).
     burst_until: u64,
     segment_burst: bool,
     burst_max: [f32; FRAME],
@@ -393,7 +394,7 @@ impl Analysis {
         // 42-dB bubble 0.24 s after a burst read 20 dB); not learnt at all, the detector was
         // blind for as long as a burst lasted.
         let over_envelope = self.clipped_hops == 0
-            && self.reverse_above(&power, &self.background, INTERFERENCE_RATIO);
+            && self.reverse_majority(|k| power[k] > INTERFERENCE_RATIO * self.background[k]);
         if over_envelope {
             self.burst_until = f + self.interference_hold_frames;
         }
@@ -469,7 +470,7 @@ impl Analysis {
         let settling = self.settle > 0 && !self.weak;
         // Against the envelope alone (no burst learnt) this is the burst test's answer.
         let gated = if self.burst_learnt {
-            self.clipped_hops == 0 && self.reverse_median_above(&ratio, INTERFERENCE_RATIO)
+            self.clipped_hops == 0 && self.reverse_majority(|k| ratio[k] > INTERFERENCE_RATIO)
         } else {
             over_envelope
         };
@@ -624,21 +625,12 @@ impl Analysis {
         self.segment_dirty = [false; FRAME];
     }
 
-    /// Whether more than half of the reverse-direction bins (outside the wall band) hold
-    /// more than `level` times their envelope `bg`.
-    fn reverse_above(&self, power: &[f32; FRAME], bg: &[f32; FRAME], level: f32) -> bool {
-        let range = FRAME / 2 + 1..=FRAME - self.first_bin;
-        let n = range.clone().count();
-        let above = range.filter(|&k| power[k] > level * bg[k]).count();
-        2 * above > n
-    }
-
-    /// Whether the median cell-to-background ratio over the reverse direction (outside the
-    /// wall band) exceeds `level`: more than half of those cells do.
-    fn reverse_median_above(&self, ratio: &[f32; FRAME], level: f32) -> bool {
-        let bins = &ratio[FRAME / 2 + 1..=FRAME - self.first_bin];
-        let above = bins.iter().filter(|&&r| r > level).count();
-        2 * above > bins.len()
+    /// Whether `above` holds for more than half of the reverse-direction bins (outside the
+    /// wall band): their median is above whatever `above` tests.
+    fn reverse_majority(&self, above: impl Fn(usize) -> bool) -> bool {
+        let bins = FRAME / 2 + 1..=FRAME - self.first_bin;
+        let n = bins.clone().count();
+        2 * bins.filter(|&k| above(k)).count() > n
     }
 
     fn update_blood_mean(&mut self) {
