@@ -153,6 +153,7 @@ fn sample_labels() -> Vec<Label> {
             detectable: Some(true),
             kind: Some("bubble".into()),
             velocity_m_s: Some(0.8125),
+            optical_snr_db: Some(18.25),
         },
         Label {
             sensor: Some("both".into()),

@@ -220,20 +220,34 @@ fn every_embolus_is_shorter_than_300_ms_and_labels_are_consistent() {
                         );
                     }
                     assert_eq!(l.class == Class::Clot, kind == "clot");
+                    // The ideal optical SNR is there with an optical sensor, and a change
+                    // labelled visible (≥ 3 σ in a sample) reads at least 3 σ matched.
+                    assert_eq!(l.optical_snr_db.is_some(), rec.optical.is_some());
+                    if l.sensor.as_deref() == Some("optical") && l.detectable == Some(true) {
+                        let snr = l.optical_snr_db.unwrap();
+                        assert!(
+                            snr >= 20.0 * 3f64.log10() - 0.1,
+                            "{} {kind}: {snr} dB",
+                            rec.name
+                        );
+                    }
                     if let (Class::Clot, Some(ebr)) = (l.class, l.ebr_db) {
                         assert!(ebr <= 30.0, "clot EBR {ebr} dB above the 3–30 dB range");
                     }
                 }
-                _ => assert!([
-                    "knock",
-                    "diathermy",
-                    "coupling_loss",
-                    "speckle",
-                    "hct_change",
-                    "ambient",
-                    "reseat"
-                ]
-                .contains(&kind)),
+                _ => assert!(
+                    l.optical_snr_db.is_none()
+                        && [
+                            "knock",
+                            "diathermy",
+                            "coupling_loss",
+                            "speckle",
+                            "hct_change",
+                            "ambient",
+                            "reseat"
+                        ]
+                        .contains(&kind)
+                ),
             }
             // A sensor the recording does not have never appears in its labels.
             match l.sensor.as_deref().unwrap() {

@@ -11,7 +11,8 @@ use crate::event::Class;
 const TIME_SLACK_S: f64 = 1e-3;
 
 /// One labelled event at one sensor (`recordings.md`, "Labels"). The optional fields are the
-/// spec's optional columns plus two of the simulator's own: `kind` and `velocity_m_s`.
+/// spec's optional columns plus three of the simulator's own: `kind`, `velocity_m_s` and
+/// `optical_snr_db`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Label {
     /// [`Class::Air`], [`Class::Clot`] or [`Class::Artifact`].
@@ -35,6 +36,10 @@ pub struct Label {
     pub kind: Option<String>,
     /// The embolus's true speed along the tube.
     pub velocity_m_s: Option<f64>,
+    /// The optical change as an ideal observer sees it: matched-filter signal-to-noise ratio
+    /// against the white sensor noise, both wavelengths (the optical counterpart of
+    /// `ebr_db`, which is an energy over the blood's spectral density).
+    pub optical_snr_db: Option<f64>,
 }
 
 impl Label {
@@ -51,12 +56,13 @@ impl Label {
             detectable: None,
             kind: None,
             velocity_m_s: None,
+            optical_snr_db: None,
         }
     }
 }
 
 /// The columns [`write_labels`] writes, in order.
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "class",
     "start_s",
     "end_s",
@@ -67,6 +73,7 @@ const COLUMNS: [&str; 10] = [
     "detectable",
     "kind",
     "velocity_m_s",
+    "optical_snr_db",
 ];
 
 /// Reads a labels CSV. Required columns `class,start_s,end_s`; the optional ones in any order;
@@ -90,7 +97,7 @@ pub fn read_labels(path: &Path, duration_s: Option<f64>) -> Result<Vec<Label>, E
     let required =
         |name: &str| col(name).ok_or_else(|| err(Some(1), format!("missing column \"{name}\"")));
     let (c_class, c_start, c_end) = (required("class")?, required("start_s")?, required("end_s")?);
-    let [c_id, c_sensor, c_size, c_ebr, c_det, c_kind, c_vel] = [
+    let [c_id, c_sensor, c_size, c_ebr, c_det, c_kind, c_vel, c_osnr] = [
         "id",
         "sensor",
         "size_um",
@@ -98,6 +105,7 @@ pub fn read_labels(path: &Path, duration_s: Option<f64>) -> Result<Vec<Label>, E
         "detectable",
         "kind",
         "velocity_m_s",
+        "optical_snr_db",
     ]
     .map(col);
 
@@ -165,6 +173,7 @@ pub fn read_labels(path: &Path, duration_s: Option<f64>) -> Result<Vec<Label>, E
             detectable,
             kind: cell(c_kind).map(str::to_owned),
             velocity_m_s: number(c_vel, "velocity_m_s")?,
+            optical_snr_db: number(c_osnr, "optical_snr_db")?,
         });
     }
     Ok(labels)
@@ -183,7 +192,7 @@ pub(super) fn csv_problem(e: &csv::Error) -> String {
     }
 }
 
-/// Writes labels as CSV, atomically: all ten columns, empty cells for `None`, times with
+/// Writes labels as CSV, atomically: all eleven columns, empty cells for `None`, times with
 /// 6 decimals (µs).
 pub fn write_labels(path: &Path, labels: &[Label]) -> Result<(), Error> {
     write_atomic(path, |w| {
@@ -194,7 +203,7 @@ pub fn write_labels(path: &Path, labels: &[Label]) -> Result<(), Error> {
             };
             writeln!(
                 w,
-                "{},{:.6},{:.6},{},{},{},{},{},{},{}",
+                "{},{:.6},{:.6},{},{},{},{},{},{},{},{}",
                 l.class.as_str(),
                 l.start_s,
                 l.end_s,
@@ -207,6 +216,7 @@ pub fn write_labels(path: &Path, labels: &[Label]) -> Result<(), Error> {
                     .unwrap_or(""),
                 csv_word(l.kind.as_deref()),
                 opt(l.velocity_m_s, 6),
+                opt(l.optical_snr_db, 2),
             )?;
         }
         Ok(())

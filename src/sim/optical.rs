@@ -39,7 +39,7 @@ fn apply(factor: &mut [f64], fs: f64, t0: f64, t1: f64, f: impl Fn(f64) -> f64) 
 
 /// Fraction of the beam (width `b`) overlapped by an object of length `l` whose centre is at
 /// `x` from the beam centre, relative to the most it can overlap.
-fn overlap(x: f64, l: f64, b: f64) -> f64 {
+pub(super) fn overlap(x: f64, l: f64, b: f64) -> f64 {
     let o = ((x + l / 2.0).min(b / 2.0) - (x - l / 2.0).max(-b / 2.0)).max(0.0);
     o / l.min(b)
 }

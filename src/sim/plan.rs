@@ -19,6 +19,8 @@ pub const MIN_VISIBLE_EBR_DB: f64 = 3.0;
 /// Emboli keep this far apart at each sensor (showers excepted, within themselves) so that
 /// each label describes one event.
 const MIN_GAP_S: f64 = 0.3;
+/// Sub-samples per sample in [`Plan::optical_snr_db`] (as the renderer integrates a sample).
+const SNR_SUBSAMPLES: usize = 8;
 /// Events keep this far from the ends of the recording.
 const MARGIN_S: f64 = 0.3;
 
@@ -703,24 +705,102 @@ impl Plan {
             if e.kind == EmbolusKind::Slug {
                 return true;
             }
-            let hct = interpolate(&self.hct_knots, e.t_optical_s);
-            let tr = blood_transmission(line, hct);
-            let lsb = match format {
-                SampleFormat::Int16 => 1.0 / 32768.0,
-                SampleFormat::Int24 => 1.0 / 8_388_608.0,
-                SampleFormat::Float32 => 0.0,
-            };
+            let levels = self.optical_levels(e, line, format);
             e.parts.iter().any(|p| {
-                (0..2).any(|c| {
-                    let reading = line.empty_level[c] * tr[c];
-                    let noise = ((reading * 10f64.powf(-line.optical_snr_db / 20.0)).powi(2)
-                        + lsb * lsb / 12.0)
-                        .sqrt();
-                    let averaging = (p.optical_s * f64::from(fs) * 0.5).min(1.0);
-                    (reading * p.optical_delta[c] * averaging).abs() >= 3.0 * noise
-                })
+                levels
+                    .iter()
+                    .zip(p.optical_delta)
+                    .any(|(&(reading, noise), delta)| {
+                        let averaging = (p.optical_s * f64::from(fs) * 0.5).min(1.0);
+                        (reading * delta * averaging).abs() >= 3.0 * noise
+                    })
             })
         })
+    }
+
+    /// The blood reading of each optical channel when `e` passes and the standard deviation
+    /// of the white noise on it (sensor noise and the WAV quantisation step).
+    fn optical_levels(
+        &self,
+        e: &Embolus,
+        line: &LineTruth,
+        format: SampleFormat,
+    ) -> [(f64, f64); 2] {
+        let hct = interpolate(&self.hct_knots, e.t_optical_s);
+        let tr = blood_transmission(line, hct);
+        let lsb = match format {
+            SampleFormat::Int16 => 1.0 / 32768.0,
+            SampleFormat::Int24 => 1.0 / 8_388_608.0,
+            SampleFormat::Float32 => 0.0,
+        };
+        [0, 1].map(|c| {
+            let reading = line.empty_level[c] * tr[c];
+            let noise = ((reading * 10f64.powf(-line.optical_snr_db / 20.0)).powi(2)
+                + lsb * lsb / 12.0)
+                .sqrt();
+            (reading, noise)
+        })
+    }
+
+    /// The optical change of `e` as an ideal observer would see it: the matched-filter
+    /// signal-to-noise ratio (dB) of its strongest part, both wavelengths together, against the
+    /// white sensor noise only (no pump ripple, drift or ambient light), with the lumps of a
+    /// clot ignored. It is the optical counterpart of the EBR (an energy over a noise density)
+    /// and an upper bound of what any detector can get from the change. `None` without an
+    /// optical sensor.
+    pub fn optical_snr_db(
+        &self,
+        e: &Embolus,
+        line: &LineTruth,
+        format: SampleFormat,
+    ) -> Option<f64> {
+        let fs = f64::from(line.optical_hz?);
+        let levels = self.optical_levels(e, line, format);
+        let b = line.beam_optical_mm;
+        let energy = e
+            .parts
+            .iter()
+            .map(|p| {
+                let len_mm = if e.kind == EmbolusKind::Slug {
+                    e.slug_length_mm
+                } else {
+                    p.diameter_um * 1e-3
+                };
+                // The passage's shape summed over the samples it touches, each sample the
+                // mean over its period (as rendered): Σ shape².
+                let t0 = e.t_optical_s + p.offset_s;
+                let t1 = t0 + p.optical_s;
+                let shape = |t: f64| {
+                    let tau = (t - t0) / (t1 - t0);
+                    super::optical::overlap((tau - 0.5) * (len_mm + b), len_mm, b)
+                };
+                let first = (t0 * fs).floor() as i64;
+                let last = (t1 * fs).ceil() as i64;
+                let shape_energy: f64 = (first..last)
+                    .map(|i| {
+                        let mean = (0..SNR_SUBSAMPLES)
+                            .map(|k| {
+                                let t = (i as f64 + (k as f64 + 0.5) / SNR_SUBSAMPLES as f64) / fs;
+                                if t < t0 || t >= t1 {
+                                    0.0
+                                } else {
+                                    shape(t)
+                                }
+                            })
+                            .sum::<f64>()
+                            / SNR_SUBSAMPLES as f64;
+                        mean * mean
+                    })
+                    .sum();
+                levels
+                    .iter()
+                    .zip(p.optical_delta)
+                    .map(|(&(reading, noise), delta)| (reading * delta / noise).powi(2))
+                    .sum::<f64>()
+                    * shape_energy
+            })
+            .fold(0.0, f64::max);
+        Some(10.0 * energy.max(1e-30).log10())
     }
 
     /// The labels: per embolus one row per sensor present (sharing its id), per artifact one
@@ -730,6 +810,7 @@ impl Plan {
         let round = |x: f64| (x * 1e6).round() / 1e6;
         for e in &self.emboli {
             let detectable = self.detectable(e, line, format);
+            let optical_snr_db = self.optical_snr_db(e, line, format);
             let mut row = |sensor: &str, (start, end): (f64, f64)| {
                 labels.push(Label {
                     class: e.kind.class(),
@@ -742,6 +823,7 @@ impl Plan {
                     detectable: Some(detectable),
                     kind: Some(e.kind.as_str().into()),
                     velocity_m_s: Some(e.velocity_m_s),
+                    optical_snr_db,
                 });
             };
             // A row per sensor that can show the embolus, so that latency is measured from the
@@ -775,6 +857,7 @@ impl Plan {
                 detectable: None,
                 kind: Some(a.kind.as_str().into()),
                 velocity_m_s: None,
+                optical_snr_db: None,
             });
         }
         labels.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
