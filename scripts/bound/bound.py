@@ -19,7 +19,8 @@ ch. 4; Kay, Fundamentals of Statistical Signal Processing II, ch. 7):
   test per pulse length in time: z = Phi^-1(1 - F / (2 x 3600 fs / K)), Pd = Phi(snr - z).
 * An embolus is found if either sensor finds it (independent noise). Slugs always are.
 * Latency: the ideal observer alarms when the echo has passed (at most 50 ms counted, which
-  favours it). An air event labelled on the optical sensor alarms within 50 ms of its first
+  favours it). A shower counts as found at its first bubble with its strongest bubble's SNR
+  (the labels give no more), which favours it too. An air event labelled on the optical sensor alarms within 50 ms of its first
   appearance only if the optical sensor finds it, or the ultrasound one does within
   50 ms after the transit (spacing / velocity).
 
