@@ -136,6 +136,37 @@ fn air_seen_optically_is_air() {
     assert!((secs(alarms[0].start_us) - 3.0).abs() < 0.02);
 }
 
+/// A slug at the optical sensor: its front meniscus dips both colours alike (lensing, 40 %
+/// for 15 ms), then the air column raises the transmission to the empty tube's (near-IR ×2,
+/// red ×4: the colours of a blood path removed) for 0.3 s. The rise is an air alarm within
+/// tens of ms, not a part of the dip's event.
+#[test]
+fn a_slug_rise_after_its_meniscus_dip_alarms_at_once() {
+    let n = (6.0 * OPT_HZ as f32) as usize;
+    let mut g = Gauss(7);
+    let mut opt = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        let t = i as f32 / OPT_HZ as f32 - 3.0;
+        let (lens, air) = if (0.0..0.015).contains(&t) {
+            (1.0 - 0.4 * (std::f32::consts::PI * t / 0.015).sin(), 1.0)
+        } else if (0.015..0.315).contains(&t) {
+            (1.0, 1.0 + ((t - 0.015) / 0.005).min(1.0))
+        } else {
+            (1.0, 1.0)
+        };
+        opt.push(0.2 * lens * air * air * (1.0 + 0.0005 * g.next()));
+        opt.push(0.4 * lens * air * (1.0 + 0.0005 * g.next()));
+    }
+    let events = run(&config(false, true), &[], &opt, &[1], &[4]);
+    let air: Vec<_> = events.iter().filter(|e| e.class == Class::Air).collect();
+    assert!(!air.is_empty(), "{events:?}");
+    let first = air[0];
+    assert!(
+        (3.0..3.05).contains(&secs(first.start_us)) && secs(first.detected_us) < 3.06,
+        "{first:?}"
+    );
+}
+
 #[test]
 fn nan_raises_a_fault_and_the_detector_recovers() {
     let mut us = ultrasound(8.0, &[(6.0, 0.03, 700.0, 0.5)], 4);
