@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::detect::tree::Node;
 use crate::io;
-use crate::train::{fit, render, rows, TrainOptions};
+use crate::run::RunOptions;
+use crate::train::{fit, render, rows, TrainOptions, Trained};
 
 use super::detect::{discover_all, report_failures, run_with_progress, set_threads, Tuning};
 
@@ -38,45 +40,51 @@ pub struct TrainArgs {
 pub fn run(args: TrainArgs) -> ExitCode {
     set_threads(args.threads);
     let (recordings, mut failures) = discover_all(std::slice::from_ref(&args.dataset));
-    let mut options = args.tuning.options();
-    if let Some(c) = options.base.as_mut() {
-        c.rules_only = true;
-    }
+    let settings = TrainOptions {
+        max_depth: args.max_depth,
+        min_leaf: args.min_leaf,
+        trees: args.trees as usize,
+        ..TrainOptions::default()
+    };
+    // Two passes. The first classifies with the physical rules, so that what the trees learn
+    // does not depend on the model built in. Under the rules an embolus's optical sighting
+    // alarms by itself, and its downstream ultrasound sighting is never decided; the second
+    // pass runs with the first pass's trees, which leave weak optical sightings to a joint
+    // decision with the ultrasound one, and the exported trees are fit on its rows.
     let mut all = Vec::new();
-    for result in run_with_progress(&recordings, &options, false) {
-        match result {
-            Ok(o) => {
-                let Some(path) = &o.recording.labels else {
-                    continue;
-                };
-                match io::read_labels(path, Some(o.duration_s)) {
-                    Ok(labels) => all.extend(rows(&o.events, &labels)),
-                    Err(e) => failures.push(e.to_string()),
+    let mut first: Option<Trained> = None;
+    for pass in 0..2 {
+        let mut options = args.tuning.options();
+        if let Some(c) = options.base.as_mut() {
+            match &first {
+                None => c.rules_only = true,
+                Some(t) => {
+                    c.rules_only = false;
+                    c.trees = Some(leak(&t.trees));
                 }
             }
-            Err(e) => failures.push(e.to_string()),
+        }
+        match collect(&recordings, &options) {
+            Ok(rows) if failures.is_empty() => all = rows,
+            Ok(_) => return report_failures(&failures),
+            Err(f) => {
+                failures.extend(f);
+                return report_failures(&failures);
+            }
+        }
+        match fit(&all, &settings) {
+            Ok(t) => first = Some(t),
+            Err(e) => {
+                eprintln!("error: {}: {e} (pass {})", args.dataset.display(), pass + 1);
+                return ExitCode::FAILURE;
+            }
         }
     }
-    if !failures.is_empty() {
-        return report_failures(&failures);
-    }
-    let trained = match fit(
-        &all,
-        &TrainOptions {
-            max_depth: args.max_depth,
-            min_leaf: args.min_leaf,
-            trees: args.trees as usize,
-            ..TrainOptions::default()
-        },
-    ) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.dataset.display());
-            return ExitCode::FAILURE;
-        }
+    let Some(trained) = first else {
+        return ExitCode::FAILURE;
     };
     let provenance = format!(
-        "Trained on `{}` ({} recordings): {} trees on bootstrap draws, max depth {}, min leaf {}.",
+        "Trained on `{}` ({} recordings, two passes): {} trees on bootstrap draws, max depth {}, min leaf {}.",
         args.dataset.display(),
         recordings.len(),
         args.trees,
@@ -102,4 +110,42 @@ pub fn run(args: TrainArgs) -> ExitCode {
         args.out.display()
     );
     ExitCode::SUCCESS
+}
+
+/// The training rows of every labelled recording under `options`, or the failures.
+fn collect(
+    recordings: &[io::Recording],
+    options: &RunOptions,
+) -> Result<Vec<crate::train::Row>, Vec<String>> {
+    let mut all = Vec::new();
+    let mut failures = Vec::new();
+    for result in run_with_progress(recordings, options, false) {
+        match result {
+            Ok(o) => {
+                let Some(path) = &o.recording.labels else {
+                    continue;
+                };
+                match io::read_labels(path, Some(o.duration_s)) {
+                    Ok(labels) => all.extend(rows(&o.events, &labels)),
+                    Err(e) => failures.push(e.to_string()),
+                }
+            }
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if failures.is_empty() {
+        Ok(all)
+    } else {
+        Err(failures)
+    }
+}
+
+/// The first pass's trees for the detector of the second, which keeps a `'static` model:
+/// leaked once per `train` run (a few KiB).
+fn leak(trees: &[Vec<Node>]) -> &'static [&'static [Node]] {
+    let tables: Vec<&'static [Node]> = trees
+        .iter()
+        .map(|t| &*Box::leak(t.clone().into_boxed_slice()))
+        .collect();
+    Box::leak(tables.into_boxed_slice())
 }

@@ -81,7 +81,12 @@ pub struct Decision {
 /// Classifies a sighting or pair from its feature vector: with the trees trained by
 /// `clotair train` ([`super::model`]) when they are built in, else with [`rules`].
 pub fn classify(v: &FeatureVector) -> Decision {
-    let d = match super::tree::forest_shares(&super::model::TREES, v) {
+    classify_with(&super::model::TREES, v)
+}
+
+/// Classifies with the given bag of trees (an empty bag: the rules).
+pub fn classify_with(trees: &[&[super::tree::Node]], v: &FeatureVector) -> Decision {
+    let d = match super::tree::forest_shares(trees, v) {
         Some(share) => decide(share),
         None => rules(v),
     };

@@ -46,8 +46,9 @@ use crate::line::LineGeometry;
 use air::{AirLimits, AirWindow};
 use classify::{features, Decision, FeatureVector};
 use faults::{FaultMonitor, FaultReport};
-use optical::{OptSighting, OptThresholds, OpticalPath};
+use optical::{OptFeatures, OptSighting, OptThresholds, OpticalPath};
 use time::{ms_to_us, to_us};
+use tree::Node;
 use ultrasound::{UltrasoundPath, UsSighting, UsThresholds};
 
 /// Speed of sound in blood (signal model: c = 1540 m/s).
@@ -96,6 +97,9 @@ pub struct DetectorConfig {
     /// Classify with the physical rules instead of the trained tree: training runs use it, so
     /// that the features they collect do not depend on the model built in.
     pub rules_only: bool,
+    /// Classify with these trees instead of the built-in ones (the second pass of `train`,
+    /// whose rows must include the pairs the trees leave to a joint decision).
+    pub trees: Option<&'static [&'static [Node]]>,
 }
 
 impl Default for DetectorConfig {
@@ -109,6 +113,7 @@ impl Default for DetectorConfig {
             ultrasound: UsThresholds::default(),
             optical: OptThresholds::default(),
             rules_only: false,
+            trees: None,
         }
     }
 }
@@ -184,6 +189,8 @@ struct Seen {
     start_us: u64,
     decision: Decision,
     paired: bool,
+    /// What the optical path measured, for a joint decision with the downstream sighting.
+    features: OptFeatures,
 }
 
 /// The streaming detector. See the module documentation.
@@ -544,6 +551,7 @@ impl Detector {
             start_us: p.start_us,
             decision,
             paired: mechanical,
+            features: s.features,
         });
         self.emit_event(event, emit);
     }
@@ -558,14 +566,17 @@ impl Detector {
             .opt
             .as_ref()
             .is_some_and(|opt| opt.onsets().any_near(p.start_us, self.simultaneous_us));
+        let mut upstream = None;
         if !mechanical {
             if let Some(i) = self.pair(p.start_us) {
-                // The same embolus, already reported by the optical sensor upstream.
+                // The same embolus, already seen by the optical sensor upstream: reported if
+                // it alarmed, else decided on both sensors' features together.
                 if let Some(seen) = self.history.iter_mut().nth(i) {
                     seen.paired = true;
                     if seen.decision.class.is_alarm() {
                         return;
                     }
+                    upstream = Some(seen.features);
                 }
             }
         }
@@ -575,7 +586,7 @@ impl Detector {
             to_us(s.end, rate),
             Sensor::Ultrasound,
             mechanical,
-            features(Some(f), None),
+            features(Some(f), upstream.as_ref()),
             Features {
                 ebr_db: f.ebr_db,
                 duration_ms: f.duration_ms,
@@ -672,6 +683,8 @@ impl Detector {
     fn classify(&self, input: &FeatureVector) -> Decision {
         if self.config.rules_only {
             classify::rules(input)
+        } else if let Some(trees) = self.config.trees {
+            classify::classify_with(trees, input)
         } else {
             classify::classify(input)
         }

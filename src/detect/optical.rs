@@ -54,6 +54,9 @@ pub const COLOUR_BLOCK_S: f32 = 0.1;
 const COLOUR_EPOCH_BLOCKS: u32 = 20;
 /// Completed epochs the colour reference remembers (with the running one: up to 18 s).
 const COLOUR_EPOCHS: usize = 8;
+/// The pump's ripple must give the colour reference's block-to-block changes this many times
+/// the mean square the sensor noise alone gives them (6 dB).
+const RIPPLE_MIN_SNR: f32 = 4.0;
 /// A block-to-block change of log transmission larger than this (on either colour) is a
 /// step (haematocrit, reseat, lamp), not the pump's ripple, and stays out of the reference.
 const COLOUR_MAX_STEP: f32 = 0.1;
@@ -455,6 +458,16 @@ impl OpticalPath {
         }
     }
 
+    /// Mean square of the colour reference's block-to-block change of one channel's log
+    /// reading from sensor noise alone, given the noise level `sigma` of the detection
+    /// signal (the two channels' mean, averaged over `smooth_len` samples): per channel and
+    /// sample that is `sigma · √(2·smooth_len)`, and a difference of two block means has
+    /// twice its variance over the block.
+    fn block_noise(&self, sigma: f32) -> f32 {
+        let per_sample = sigma * sigma * 2.0 * self.smooth_len as f32;
+        2.0 * per_sample / self.colour.block as f32
+    }
+
     fn sighting(&self, acc: &Accum, now: u64, open: bool, sigma: f32) -> OptSighting {
         let fs = self.clock.rate_hz() as f32;
         let end = acc.last_above + 1;
@@ -473,7 +486,7 @@ impl OpticalPath {
                 snr_db: 20.0 * libm::log10f(acc.peak_abs / sigma),
                 long: (now - acc.start >= self.max_freeze) as u32 as f32,
                 fill: (acc.sum / acc.n as f32) / acc.peak,
-                colour_match: acc.colour_ratio / self.colour.ratio(),
+                colour_match: acc.colour_ratio / self.colour.ratio(self.block_noise(sigma)),
             },
         }
     }
@@ -577,8 +590,10 @@ impl ColourReference {
         }
     }
 
-    /// The ratio, NaN until 20 block pairs with ripple have been seen.
-    fn ratio(&self) -> f32 {
+    /// The ratio, NaN until 20 block pairs with ripple have been seen, or while the mean
+    /// square block-to-block change of either colour is under [`RIPPLE_MIN_SNR`] times
+    /// `noise` (what the sensor noise alone gives it).
+    fn ratio(&self, noise: f32) -> f32 {
         let mut t = [0.0f32; 4];
         // A fixed order (oldest slot first) so that the sum does not depend on history.
         for k in 1..=self.epochs.len() {
@@ -587,7 +602,10 @@ impl ColourReference {
                 *a += b;
             }
         }
-        if t[3] < 20.0 || t[1] <= 0.0 || t[0] <= 0.0 {
+        // Each colour's block-to-block change must stand clear of what the sensor noise alone
+        // gives: without a pump's ripple the ratio would be one of noise.
+        let floor = RIPPLE_MIN_SNR * noise * t[3];
+        if t[3] < 20.0 || t[1] <= floor || t[0] <= floor {
             return f32::NAN;
         }
         let r = libm::sqrtf(t[0] / t[1]);
