@@ -370,8 +370,8 @@ impl OpticalPath {
                     && az > on_level
                     && az > REVERSAL_RATIO * libm::fabsf(acc.reported_peak) =>
             {
-                // A reversal far larger than the event as reported: a new event, under the
-                // lines frozen for the first.
+                // A reversal of at least `REVERSAL_RATIO` times the event as reported: a new
+                // event, under the lines frozen for the first.
                 self.onsets.push(self.clock.us(n));
                 *acc = Accum {
                     start: n,
