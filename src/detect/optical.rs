@@ -162,6 +162,24 @@ struct Accum {
     reported_peak: f32,
 }
 
+impl Accum {
+    /// An event opened at sample `n` by the change `z`.
+    fn opened(n: u64, z: f32, sign: i8, colour_ratio: f32) -> Self {
+        Accum {
+            start: n,
+            last_above: n,
+            peak_abs: libm::fabsf(z),
+            peak: z,
+            peak_at: n,
+            colour_ratio,
+            sum: z,
+            n: 1,
+            last_sign: sign,
+            ..Accum::default()
+        }
+    }
+}
+
 /// The optical path.
 pub struct OpticalPath {
     clock: Clock,
@@ -347,18 +365,7 @@ impl OpticalPath {
                 if az > on_level {
                     self.freeze_lines();
                     self.onsets.push(self.clock.us(n));
-                    self.acc = Some(Accum {
-                        start: n,
-                        last_above: n,
-                        peak_abs: az,
-                        peak: z,
-                        peak_at: n,
-                        colour_ratio: colour_ratio(rel, self.channels),
-                        sum: z,
-                        n: 1,
-                        last_sign: sign,
-                        ..Accum::default()
-                    });
+                    self.acc = Some(Accum::opened(n, z, sign, colour_ratio(rel, self.channels)));
                 } else {
                     self.noise_mad += self.noise_alpha * (az - self.noise_mad);
                 }
@@ -373,18 +380,7 @@ impl OpticalPath {
                 // A reversal of at least `REVERSAL_RATIO` times the event as reported: a new
                 // event, under the lines frozen for the first.
                 self.onsets.push(self.clock.us(n));
-                *acc = Accum {
-                    start: n,
-                    last_above: n,
-                    peak_abs: az,
-                    peak: z,
-                    peak_at: n,
-                    colour_ratio: colour_ratio(rel, self.channels),
-                    sum: z,
-                    n: 1,
-                    last_sign: sign,
-                    ..Accum::default()
-                };
+                *acc = Accum::opened(n, z, sign, colour_ratio(rel, self.channels));
             }
             Some(acc) => {
                 // The noise level learns while an event is open too, from the change clipped at

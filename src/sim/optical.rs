@@ -22,19 +22,31 @@ fn apply(factor: &mut [f64], fs: f64, t0: f64, t1: f64, f: impl Fn(f64) -> f64) 
     let a = ((t0 * fs).floor().max(0.0) as usize).min(n);
     let b = ((t1 * fs).ceil().max(0.0) as usize).min(n);
     for (i, slot) in factor.iter_mut().enumerate().take(b).skip(a) {
-        let mean = (0..SUBSAMPLES)
-            .map(|k| {
-                let t = (i as f64 + (k as f64 + 0.5) / SUBSAMPLES as f64) / fs;
-                if t < t0 || t >= t1 {
-                    1.0
-                } else {
-                    f(t)
-                }
-            })
-            .sum::<f64>()
-            / SUBSAMPLES as f64;
-        *slot *= mean;
+        *slot *= sample_mean(i, fs, t0, t1, 1.0, &f);
     }
+}
+
+/// The mean of `f(t)` over the period of sample `i`, `outside` where `t` is not in [t0, t1):
+/// the photodiode integrates light over its sampling period.
+pub(super) fn sample_mean(
+    i: usize,
+    fs: f64,
+    t0: f64,
+    t1: f64,
+    outside: f64,
+    f: impl Fn(f64) -> f64,
+) -> f64 {
+    (0..SUBSAMPLES)
+        .map(|k| {
+            let t = (i as f64 + (k as f64 + 0.5) / SUBSAMPLES as f64) / fs;
+            if t < t0 || t >= t1 {
+                outside
+            } else {
+                f(t)
+            }
+        })
+        .sum::<f64>()
+        / SUBSAMPLES as f64
 }
 
 /// Fraction of the beam (width `b`) overlapped by an object of length `l` whose centre is at

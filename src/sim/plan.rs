@@ -19,8 +19,6 @@ pub const MIN_VISIBLE_EBR_DB: f64 = 3.0;
 /// Emboli keep this far apart at each sensor (showers excepted, within themselves) so that
 /// each label describes one event.
 const MIN_GAP_S: f64 = 0.3;
-/// Sub-samples per sample in [`Plan::optical_snr_db`] (as the renderer integrates a sample).
-const SNR_SUBSAMPLES: usize = 8;
 /// Events keep this far from the ends of the recording.
 const MARGIN_S: f64 = 0.3;
 
@@ -774,23 +772,10 @@ impl Plan {
                     let tau = (t - t0) / (t1 - t0);
                     super::optical::overlap((tau - 0.5) * (len_mm + b), len_mm, b)
                 };
-                let first = (t0 * fs).floor() as i64;
-                let last = (t1 * fs).ceil() as i64;
+                let first = (t0 * fs).floor().max(0.0) as usize;
+                let last = (t1 * fs).ceil().max(0.0) as usize;
                 let shape_energy: f64 = (first..last)
-                    .map(|i| {
-                        let mean = (0..SNR_SUBSAMPLES)
-                            .map(|k| {
-                                let t = (i as f64 + (k as f64 + 0.5) / SNR_SUBSAMPLES as f64) / fs;
-                                if t < t0 || t >= t1 {
-                                    0.0
-                                } else {
-                                    shape(t)
-                                }
-                            })
-                            .sum::<f64>()
-                            / SNR_SUBSAMPLES as f64;
-                        mean * mean
-                    })
+                    .map(|i| super::optical::sample_mean(i, fs, t0, t1, 0.0, shape).powi(2))
                     .sum();
                 levels
                     .iter()
