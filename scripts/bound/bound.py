@@ -40,6 +40,7 @@ import glob
 import json
 import math
 import os
+import sys
 from collections import defaultdict
 
 from scipy.stats import ncx2, norm
@@ -47,6 +48,10 @@ from scipy.stats import ncx2, norm
 EBR_BINS = [(3, 6, "3–6 dB"), (6, 10, "6–10 dB"), (10, 20, "10–20 dB"), (20, 30, "20–30 dB"),
             (30, math.inf, "≥ 30 dB")]
 LATENCY_S = 0.050
+
+
+class BoundError(Exception):
+    """A data set the bound cannot be computed on; the message names the file."""
 
 
 def ebr_bin(ebr):
@@ -91,11 +96,23 @@ def bound(dirs, fa_per_hour):
     tally = defaultdict(lambda: [0, 0.0])  # key -> [positives, expected found]
     air_fast = [0.0, 0.0]  # expected found, expected found within 50 ms
     for d in dirs:
-        for labels in sorted(glob.glob(os.path.join(d, "*.labels.csv"))):
+        if not os.path.isdir(d):
+            raise BoundError(f"{d}: not a directory")
+        found = sorted(glob.glob(os.path.join(d, "*.labels.csv")))
+        if not found:
+            raise BoundError(f"{d}: no NAME.labels.csv in it")
+        for labels in found:
             name = os.path.basename(labels)[: -len(".labels.csv")]
-            with open(os.path.join(d, name + ".json")) as f:
-                truth = json.load(f)
-            sim = truth["simulator"]
+            sidecar = os.path.join(d, name + ".json")
+            try:
+                with open(sidecar) as f:
+                    truth = json.load(f)
+            except (OSError, ValueError) as e:
+                raise BoundError(f"{sidecar}: {e}") from e
+            sim = truth.get("simulator")
+            if not isinstance(sim, dict):
+                raise BoundError(
+                    f"{sidecar}: no \"simulator\" truth (the bound needs simulated recordings)")
             us_hz = sim.get("ultrasound_hz")
             opt_hz = sim.get("optical_hz")
             band = 2.0 * sim["mean_doppler_hz"]
@@ -154,8 +171,15 @@ def main():
     ap.add_argument("--fa-per-hour", type=float, default=1.0)
     ap.add_argument("--eval", nargs="*", default=[])
     args = ap.parse_args()
-    tally, air_fast = bound(args.dirs, args.fa_per_hour)
-    ours = eval_counts(args.eval) if args.eval else None
+    if not args.fa_per_hour > 0:
+        sys.exit(f"error: --fa-per-hour must be positive, not {args.fa_per_hour}")
+    try:
+        tally, air_fast = bound(args.dirs, args.fa_per_hour)
+        ours = eval_counts(args.eval) if args.eval else None
+    except BoundError as e:
+        sys.exit(f"error: {e}")
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit(f"error: an --eval directory: {e}")
     print(f"ideal observer at {args.fa_per_hour:g} false alarm(s) per hour per sensor")
     head = f"{'class':5} {'group':16} {'events':>6} {'ideal':>7} {'ideal %':>8}"
     print(head + (f" {'ours':>6} {'ours %':>7}" if ours else ""))
@@ -168,6 +192,8 @@ def main():
             line += f" {det:6d} {100 * det / max(pos, 1):6.1f}%"
         print(line)
     found, fast = air_fast
+    if found == 0:
+        return
     print(f"air alarms within {LATENCY_S * 1e3:.0f} ms of first appearance: "
           f"{100 * fast / found:.1f} % of the ideal observer's air finds "
           f"(a p95 latency of ≤ {LATENCY_S * 1e3:.0f} ms needs ≥ 95 %)")
