@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::detect::tree::Node;
 use crate::io;
 use crate::run::RunOptions;
-use crate::train::{fit, render, rows, TrainOptions, Trained};
+use crate::train::{fit, render, rows, Row, TrainOptions, Trained};
 
 use super::detect::{discover_all, report_failures, run_with_progress, set_threads, Tuning};
 
@@ -39,7 +39,7 @@ pub struct TrainArgs {
 /// Runs `train`.
 pub fn run(args: TrainArgs) -> ExitCode {
     set_threads(args.threads);
-    let (recordings, mut failures) = discover_all(std::slice::from_ref(&args.dataset));
+    let (recordings, failures) = discover_all(std::slice::from_ref(&args.dataset));
     let settings = TrainOptions {
         max_depth: args.max_depth,
         min_leaf: args.min_leaf,
@@ -51,37 +51,28 @@ pub fn run(args: TrainArgs) -> ExitCode {
     // alarms by itself, and its downstream ultrasound sighting is never decided; the second
     // pass runs with the first pass's trees, which leave weak optical sightings to a joint
     // decision with the ultrasound one, and the exported trees are fit on its rows.
-    let mut all = Vec::new();
-    let mut first: Option<Trained> = None;
-    for pass in 0..2 {
+    let pass = |trees: Option<&Trained>| -> Result<(Vec<Row>, Trained), ExitCode> {
         let mut options = args.tuning.options();
         if let Some(c) = options.base.as_mut() {
-            match &first {
-                None => c.rules_only = true,
-                Some(t) => {
-                    c.rules_only = false;
-                    c.trees = Some(leak(&t.trees));
-                }
-            }
+            c.rules_only = trees.is_none();
+            c.trees = trees.map(|t| leak(&t.trees));
         }
-        match collect(&recordings, &options) {
-            Ok(rows) if failures.is_empty() => all = rows,
-            Ok(_) => return report_failures(&failures),
-            Err(f) => {
-                failures.extend(f);
-                return report_failures(&failures);
-            }
-        }
-        match fit(&all, &settings) {
-            Ok(t) => first = Some(t),
+        let rows = match collect(&recordings, &options) {
+            Ok(rows) if failures.is_empty() => rows,
+            Ok(_) => return Err(report_failures(&failures)),
+            Err(f) => return Err(report_failures(&[failures.as_slice(), &f].concat())),
+        };
+        match fit(&rows, &settings) {
+            Ok(t) => Ok((rows, t)),
             Err(e) => {
-                eprintln!("error: {}: {e} (pass {})", args.dataset.display(), pass + 1);
-                return ExitCode::FAILURE;
+                eprintln!("error: {}: {e}", args.dataset.display());
+                Err(ExitCode::FAILURE)
             }
         }
-    }
-    let Some(trained) = first else {
-        return ExitCode::FAILURE;
+    };
+    let (all, trained) = match pass(None).and_then(|(_, first)| pass(Some(&first))) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
     let provenance = format!(
         "Trained on `{}` ({} recordings, two passes): {} trees on bootstrap draws, max depth {}, min leaf {}.",
@@ -113,10 +104,7 @@ pub fn run(args: TrainArgs) -> ExitCode {
 }
 
 /// The training rows of every labelled recording under `options`, or the failures.
-fn collect(
-    recordings: &[io::Recording],
-    options: &RunOptions,
-) -> Result<Vec<crate::train::Row>, Vec<String>> {
+fn collect(recordings: &[io::Recording], options: &RunOptions) -> Result<Vec<Row>, Vec<String>> {
     let mut all = Vec::new();
     let mut failures = Vec::new();
     for result in run_with_progress(recordings, options, false) {
