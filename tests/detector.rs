@@ -167,40 +167,6 @@ fn a_slug_rise_after_its_meniscus_dip_alarms_at_once() {
     );
 }
 
-/// Room light flickering at 50 and 100 Hz with four times the sensor noise's amplitude, on
-/// a line with the pump's ripple: a bubble raising the transmission by 0.5 % for 8 ms (ten
-/// times the noise, under half the flicker's swing) is an air alarm, and the flicker alone
-/// is never an event. Without the mains canceller the flicker set the noise level and the
-/// bubble stayed under the threshold.
-#[test]
-fn a_bubble_under_the_room_lights_flicker_is_found() {
-    let n = (12.0 * OPT_HZ as f32) as usize;
-    let mut g = Gauss(11);
-    let tau = std::f32::consts::TAU;
-    let mut opt = Vec::with_capacity(2 * n);
-    for i in 0..n {
-        let t = i as f32 / OPT_HZ as f32;
-        // Ripple and bubble change the blood path: red absorbs twice the near-IR's log.
-        let ripple = 0.01 * (tau * 1.2 * t).sin();
-        let bubble = if (8.0..8.008).contains(&t) {
-            0.005
-        } else {
-            0.0
-        };
-        let ir = (1.0 + ripple + bubble) * (1.0 + 0.0005 * g.next());
-        let red = (1.0 + ripple + bubble).powi(2) * (1.0 + 0.0005 * g.next());
-        let flicker = 0.001 * (tau * 50.0 * t + 0.4).sin() + 0.002 * (tau * 100.0 * t + 1.3).sin();
-        opt.push(0.2 * (red + flicker));
-        opt.push(0.4 * (ir + flicker));
-    }
-    let events = run(&config(false, true), &[], &opt, &[1], &[7]);
-    let after_warmup: Vec<_> = events.iter().filter(|e| secs(e.start_us) > 2.5).collect();
-    assert_eq!(after_warmup.len(), 1, "{after_warmup:?}");
-    let e = after_warmup[0];
-    assert_eq!(e.class, Class::Air, "{e:?}");
-    assert!((7.99..8.02).contains(&secs(e.start_us)), "{e:?}");
-}
-
 #[test]
 fn nan_raises_a_fault_and_the_detector_recovers() {
     let mut us = ultrasound(8.0, &[(6.0, 0.03, 700.0, 0.5)], 4);

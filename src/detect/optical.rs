@@ -10,7 +10,6 @@
 //! ([`LinePredictor`]): the line follows the ripple's level and slope.
 
 use crate::dsp::background::SlidingQuantile;
-use crate::dsp::mains::MainsCanceller;
 use crate::dsp::trend::{Line, LinePredictor};
 
 use super::onsets::Onsets;
@@ -205,7 +204,6 @@ pub struct OpticalPath {
     onset_line: [Line; 2],
     trend_hold: u64,
     colour: ColourReference,
-    mains: MainsCanceller,
     acc: Option<Accum>,
     /// First sample of the lines' freeze: the start of the open event, or of the one it
     /// split from.
@@ -247,7 +245,6 @@ impl OpticalPath {
             onset_line: [Line::default(); 2],
             trend_hold: (TREND_HOLD_S * fs) as u64,
             colour: ColourReference::new(((COLOUR_BLOCK_S * fs) as u32).max(1)),
-            mains: MainsCanceller::new(rate_hz, channels).map_err(|_| ConfigError::OpticalRate)?,
             snap_every: ((SNAP_S * fs) as u64).max(1),
             acc: None,
             freeze_start: 0,
@@ -269,7 +266,6 @@ impl OpticalPath {
     pub fn period_samples(&self) -> u64 {
         let p = super::faults::lcm(u64::from(self.stride), self.smooth_len as u64);
         let p = super::faults::lcm(p, self.colour.epoch_samples());
-        let p = super::faults::lcm(p, self.mains.period_samples());
         super::faults::lcm(p, self.snap_every)
     }
 
@@ -291,7 +287,6 @@ impl OpticalPath {
         if (n + 1) % self.snap_every == 0 {
             self.noise_mad = crate::dsp::snap(self.noise_mad);
         }
-        self.mains.advance();
         // Samples since the open event's onset, while its lines and the baseline stay frozen.
         let frozen_for = self
             .acc
@@ -307,12 +302,10 @@ impl OpticalPath {
             let b = self.baseline[c].median();
             if !(b.is_finite() && libm::fabsf(b) > 1e-6) {
                 have_baseline = false;
-                self.mains.spoil();
                 self.trend[c].push(0.0);
                 continue;
             }
-            // The mains flicker out first (see `dsp::mains`).
-            let r = self.mains.cancel(c, x[c] / b - 1.0);
+            let r = x[c] / b - 1.0;
             let line = if let Some(since) = frozen_for {
                 let at = self.onset_line[c].at(since.min(self.trend_hold) as f32);
                 self.trend[c].push(at);
@@ -326,11 +319,6 @@ impl OpticalPath {
             // into nonsense.
             rel[c] = (1.0 + r) / (1.0 + line).max(MIN_LINE) - 1.0;
         }
-        // No event in a block that measures the flicker.
-        if self.acc.is_some() {
-            self.mains.spoil();
-        }
-        self.mains.end_sample();
         let z_raw = if self.channels == 2 {
             0.5 * (rel[0] + rel[1])
         } else {

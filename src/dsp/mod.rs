@@ -9,7 +9,6 @@ pub mod biquad;
 pub mod butterworth;
 pub mod decimate;
 pub mod fft;
-pub mod mains;
 pub mod multichannel;
 pub mod smoother;
 pub mod stft;
