@@ -28,6 +28,10 @@ pub struct TrainArgs {
     /// Trees in the bag, each fit on a bootstrap draw of the training events.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub trees: u64,
+    /// Seed of the bootstrap draws: the same seed and data give the same model, another seed
+    /// another draw of the same bag (to measure how much a refit alone moves the figures).
+    #[arg(long, default_value_t = TrainOptions::default().seed)]
+    pub seed: u64,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -44,7 +48,7 @@ pub fn run(args: TrainArgs) -> ExitCode {
         max_depth: args.max_depth,
         min_leaf: args.min_leaf,
         trees: args.trees as usize,
-        ..TrainOptions::default()
+        seed: args.seed,
     };
     // Two passes. The first classifies with the physical rules, so that what the trees learn
     // does not depend on the model built in. Under the rules an embolus's optical sighting
@@ -75,10 +79,11 @@ pub fn run(args: TrainArgs) -> ExitCode {
         Err(code) => return code,
     };
     let provenance = format!(
-        "Trained on `{}` ({} recordings, two passes): {} trees on bootstrap draws, max depth {}, min leaf {}.",
+        "Trained on `{}` ({} recordings, two passes): {} trees on bootstrap draws (seed {}), max depth {}, min leaf {}.",
         args.dataset.display(),
         recordings.len(),
         args.trees,
+        args.seed,
         args.max_depth,
         args.min_leaf
     );

@@ -1,6 +1,6 @@
 //! The classifier trained by `clotair train` (generated file: do not edit by hand).
 //!
-//! Trained on `data/train` (48 recordings, two passes): 5 trees on bootstrap draws, max depth 8, min leaf 4.
+//! Trained on `data/train` (48 recordings, two passes): 5 trees on bootstrap draws (seed 2026), max depth 8, min leaf 4.
 //!
 //! Training events: 3061 air, 502 clot, 1539 artifact; accuracy on them 0.9434; 5 trees, 1211 nodes
 //! (9688 bytes). Features: see `classify::FEATURE_NAMES`; classes: 0 air, 1 clot, 2 artifact.
