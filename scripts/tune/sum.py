@@ -1,0 +1,52 @@
+"""Sums the eval.json reports of several data sets into one line of figures (standard library
+only): air and clot found and alarms, false alarms, discrimination, per-set latency."""
+
+import json
+import sys
+from pathlib import Path
+
+
+def main(dirs):
+    if not dirs:
+        sys.exit("usage: sum.py EVAL_OUT_DIR...")
+    tot = {}
+    lat = []
+    for d in dirs:
+        path = Path(d) / "eval.json"
+        try:
+            r = json.loads(path.read_text())["report"]
+        except (OSError, ValueError, KeyError) as e:
+            sys.exit(f"{path}: not a clotair eval report ({e})")
+        for c in ("air", "clot"):
+            for k in ("positives", "detected", "alarms", "true_alarms"):
+                tot[c, k] = tot.get((c, k), 0) + r[c][k]
+        for k in ("false_alarms_on_artifacts", "false_alarms_background", "hours"):
+            tot[k] = tot.get(k, 0) + r[k]
+        conf = r["confusion"]
+        for i, row in enumerate(conf):
+            for j, v in enumerate(row):
+                tot["conf", i, j] = tot.get(("conf", i, j), 0) + v
+        p95 = r["air"]["latency_p95_s"]
+        lat.append(f"{Path(d).name} {1e3 * p95:.0f}" if p95 is not None else Path(d).name)
+    hours = tot["hours"]
+    fa = tot["false_alarms_on_artifacts"] + tot["false_alarms_background"]
+    right = tot["conf", 0, 0] + tot["conf", 1, 1]
+    said = right + tot["conf", 0, 1] + tot["conf", 1, 0]
+    line = []
+    for c in ("air", "clot"):
+        pos, det = tot[c, "positives"], tot[c, "detected"]
+        alarms, true = tot[c, "alarms"], tot[c, "true_alarms"]
+        ppv = 100 * true / alarms if alarms else float("nan")
+        line.append(f"{c} {det}/{pos} ({100 * det / pos:.1f} %), PPV {ppv:.1f} %")
+    line.append(
+        f"false alarms {fa} in {hours:.0f} h ({fa / hours:.2f} / h: "
+        f"{tot['false_alarms_on_artifacts']} on artifacts)"
+    )
+    if said:
+        line.append(f"discrimination {100 * right / said:.1f} %")
+    print(" | ".join(line))
+    print("air latency p95 ms by set: " + ", ".join(lat))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
