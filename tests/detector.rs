@@ -136,6 +136,40 @@ fn air_seen_optically_is_air() {
     assert!((secs(alarms[0].start_us) - 3.0).abs() < 0.02);
 }
 
+/// The optical onset context (`opt_pre_level`, `opt_pre_slope`): a dip in steady light (a
+/// clot's) opens with the local line flat and at the baseline, the second half-cycle of a
+/// wobble (a knock's) right after the light swung the other way. Both dips are the same size
+/// and shape; only what came before them differs.
+#[test]
+fn the_onset_context_tells_a_wobble_from_a_dip_in_steady_light() {
+    let level = clotair::detect::classify::FEATURE_NAMES
+        .iter()
+        .position(|&n| n == "opt_pre_level")
+        .unwrap();
+    let slope = level + 1;
+    assert_eq!(
+        clotair::detect::classify::FEATURE_NAMES[slope],
+        "opt_pre_slope"
+    );
+    // A clot: a 3-% dip for 8 ms at 3 s. A knock: +3 % for 30 ms, then the same dip.
+    let dip = optical(6.0, &[(3.0, 0.008, -0.03)], 11);
+    let wobble = optical(6.0, &[(2.97, 0.03, 0.03), (3.0, 0.008, -0.03)], 11);
+    let first_dip = |opt: &[f32]| {
+        let events = run(&config(false, true), &[], opt, &[1], &[16]);
+        events
+            .into_iter()
+            .find(|e| e.features.optical_delta < 0.0 && secs(e.start_us) > 2.99)
+            .unwrap_or_else(|| panic!("no dip sighted"))
+    };
+    let clot = first_dip(&dip).classifier_input;
+    let knock = first_dip(&wobble).classifier_input;
+    assert!(
+        clot[level].abs() < 0.2 && clot[slope].abs() < 0.2,
+        "{clot:?}"
+    );
+    assert!(knock[level] < -0.5, "{knock:?}");
+}
+
 /// A slug at the optical sensor: its front meniscus dips both colours alike (lensing, 40 %
 /// for 15 ms), then the air column raises the transmission to the empty tube's (near-IR ×2,
 /// red ×4: the colours of a blood path removed) for 0.3 s. The rise is an air alarm within

@@ -7,7 +7,7 @@ use super::optical::OptFeatures;
 use super::ultrasound::UsFeatures;
 
 /// Number of entries of a [`FeatureVector`].
-pub const N_FEATURES: usize = 21;
+pub const N_FEATURES: usize = 23;
 
 /// Names of the feature vector's entries, in order (for training and for reports).
 pub const FEATURE_NAMES: [&str; N_FEATURES] = [
@@ -32,6 +32,8 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "opt_long",
     "opt_fill",
     "opt_colour_match",
+    "opt_pre_level",
+    "opt_pre_slope",
 ];
 
 /// What a classifier sees: the features of an ultrasound sighting, an optical one, or both.
@@ -65,6 +67,8 @@ pub fn features(us: Option<&UsFeatures>, opt: Option<&OptFeatures>) -> FeatureVe
         v[18] = o.long;
         v[19] = o.fill;
         v[20] = o.colour_match;
+        v[21] = o.pre_level;
+        v[22] = o.pre_slope;
     }
     v
 }

@@ -127,6 +127,16 @@ pub struct OptFeatures {
     /// `1 / reference` for colour-blind changes (a knock's wobble, scattering clots); NaN with
     /// one channel or before the reference has enough ripple.
     pub colour_match: f32,
+    /// The local line's level at the onset (its departure from the slow baseline) over the
+    /// peak: negative when the light had just swung the other way, as before a knock's
+    /// second half-cycle; near 0 before an embolus in steady light.
+    pub pre_level: f32,
+    /// The local line's change over its window at the onset, over the peak: far from 0 when
+    /// the light was swinging just before (a wobble: on the tuning sets knocks' dips read
+    /// about −0.5, either sign), near 0 in steady light. For an event split off by a
+    /// reversal both this and [`pre_level`](Self::pre_level) are the reported peak it
+    /// reversed, over its own.
+    pub pre_slope: f32,
 }
 
 /// A candidate event seen by the optical path.
@@ -160,12 +170,17 @@ struct Accum {
     reported: bool,
     /// The peak when the event was reported.
     reported_peak: f32,
+    /// The channels' mean local line at the onset: level, and change over the line's window.
+    pre_level: f32,
+    pre_change: f32,
 }
 
 impl Accum {
     /// An event opened at sample `n` by the change `z`.
-    fn opened(n: u64, z: f32, sign: i8, colour_ratio: f32) -> Self {
+    fn opened(n: u64, z: f32, sign: i8, colour_ratio: f32, pre: (f32, f32)) -> Self {
         Accum {
+            pre_level: pre.0,
+            pre_change: pre.1,
             start: n,
             last_above: n,
             peak_abs: libm::fabsf(z),
@@ -365,7 +380,14 @@ impl OpticalPath {
                 if az > on_level {
                     self.freeze_lines();
                     self.onsets.push(self.clock.us(n));
-                    self.acc = Some(Accum::opened(n, z, sign, colour_ratio(rel, self.channels)));
+                    let pre = self.onset_context();
+                    self.acc = Some(Accum::opened(
+                        n,
+                        z,
+                        sign,
+                        colour_ratio(rel, self.channels),
+                        pre,
+                    ));
                 } else {
                     self.noise_mad += self.noise_alpha * (az - self.noise_mad);
                 }
@@ -380,7 +402,9 @@ impl OpticalPath {
                 // A reversal of at least `REVERSAL_RATIO` times the event as reported: a new
                 // event, under the lines frozen for the first.
                 self.onsets.push(self.clock.us(n));
-                *acc = Accum::opened(n, z, sign, colour_ratio(rel, self.channels));
+                // What came just before is the event reversed, seen against the same lines.
+                let pre = (acc.reported_peak, acc.reported_peak);
+                *acc = Accum::opened(n, z, sign, colour_ratio(rel, self.channels), pre);
             }
             Some(acc) => {
                 // The noise level learns while an event is open too, from the change clipped at
@@ -443,6 +467,19 @@ impl OpticalPath {
         }
     }
 
+    /// The channels' mean local line frozen at the onset: its level and its change over the
+    /// line's window.
+    fn onset_context(&self) -> (f32, f32) {
+        let (mut level, mut change) = (0.0, 0.0);
+        for c in 0..self.channels {
+            let line = self.onset_line[c];
+            level += line.level;
+            change += line.slope * self.trend[c].window() as f32;
+        }
+        let k = 1.0 / self.channels as f32;
+        (level * k, change * k)
+    }
+
     /// Reports an open event at stream end.
     pub fn finish(&mut self, out: &mut impl FnMut(OptSighting)) {
         if let Some(acc) = self.acc.take() {
@@ -483,10 +520,20 @@ impl OpticalPath {
                 long: (now - acc.start >= self.max_freeze) as u32 as f32,
                 fill: (acc.sum / acc.n as f32) / acc.peak,
                 colour_match: acc.colour_ratio / self.colour.ratio(self.block_noise(sigma)),
+                pre_level: relative_to(acc.pre_level, acc.peak),
+                pre_slope: relative_to(acc.pre_change, acc.peak),
             },
         }
     }
 }
+
+/// `x` over the event's signed `peak`, bounded so that a vanishing peak gives no infinity.
+fn relative_to(x: f32, peak: f32) -> f32 {
+    (x / peak).clamp(-RELATIVE_BOUND, RELATIVE_BOUND)
+}
+
+/// Largest magnitude of [`OptFeatures::pre_level`] and [`OptFeatures::pre_slope`].
+const RELATIVE_BOUND: f32 = 100.0;
 
 /// Red over near-IR absorbance change: ΔA = −ln(1 + relative change).
 fn colour_ratio(rel: [f32; 2], channels: usize) -> f32 {
