@@ -159,7 +159,7 @@ fn the_onset_context_tells_a_wobble_from_a_dip_in_steady_light() {
         events
             .into_iter()
             .find(|e| e.features.optical_delta < 0.0 && secs(e.start_us) > 2.99)
-            .unwrap_or_else(|| panic!("no dip sighted"))
+            .expect("no dip sighted")
     };
     let clot = first_dip(&dip).classifier_input;
     let knock = first_dip(&wobble).classifier_input;

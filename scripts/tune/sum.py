@@ -29,6 +29,8 @@ def main(dirs):
         p95 = r["air"]["latency_p95_s"]
         lat.append(f"{Path(d).name} {1e3 * p95:.0f}" if p95 is not None else Path(d).name)
     hours = tot["hours"]
+    if not hours:
+        sys.exit("no signal in the reports: " + ", ".join(dirs))
     fa = tot["false_alarms_on_artifacts"] + tot["false_alarms_background"]
     right = tot["conf", 0, 0] + tot["conf", 1, 1]
     said = right + tot["conf", 0, 1] + tot["conf", 1, 0]
@@ -37,9 +39,10 @@ def main(dirs):
         pos, det = tot[c, "positives"], tot[c, "detected"]
         alarms, true = tot[c, "alarms"], tot[c, "true_alarms"]
         ppv = 100 * true / alarms if alarms else float("nan")
-        line.append(f"{c} {det}/{pos} ({100 * det / pos:.1f} %), PPV {ppv:.1f} %")
+        sens = 100 * det / pos if pos else float("nan")
+        line.append(f"{c} {det}/{pos} ({sens:.1f} %), PPV {ppv:.1f} %")
     line.append(
-        f"false alarms {fa} in {hours:.0f} h ({fa / hours:.2f} / h: "
+        f"false alarms {fa} in {hours:.1f} h ({fa / hours:.2f} / h: "
         f"{tot['false_alarms_on_artifacts']} on artifacts)"
     )
     if said:
