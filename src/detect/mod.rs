@@ -536,6 +536,7 @@ impl Detector {
             to_us(s.end, rate),
             Sensor::Optical,
             mechanical,
+            false,
             features(None, Some(f)),
             Features {
                 duration_ms: f.duration_ms,
@@ -586,6 +587,7 @@ impl Detector {
             to_us(s.end, rate),
             Sensor::Ultrasound,
             mechanical,
+            s.coupling_return,
             features(Some(f), upstream.as_ref()),
             Features {
                 ebr_db: f.ebr_db,
@@ -599,6 +601,7 @@ impl Detector {
     }
 
     /// The event of one sighting: a mechanical disturbance when both sensors saw it at once,
+    /// an artifact when it is the blood coming back after a loss of coupling (`returning`),
     /// else the classifier's class; the air volume for air.
     #[allow(clippy::too_many_arguments)]
     fn sighting_event(
@@ -607,11 +610,12 @@ impl Detector {
         end_us: u64,
         sensor: Sensor,
         mechanical: bool,
+        returning: bool,
         input: FeatureVector,
         mut features: Features,
         beam_mm: f32,
     ) -> (Event, Decision) {
-        let decision = if mechanical {
+        let decision = if mechanical || returning {
             Decision {
                 class: Class::Artifact,
                 confidence: 0.8,
