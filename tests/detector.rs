@@ -341,6 +341,55 @@ fn the_bloods_return_after_a_loss_of_coupling_is_marked() {
     assert!(near(back + 0.02).all(|s| s.1), "{sightings:?}");
 }
 
+/// Trees of one leaf each: every sighting gets these shares (air, clot, artifact).
+static WEAK_CLOT: [clotair::detect::tree::Node; 1] = [clot_leaf(0.55)];
+static STRONG_CLOT: [clotair::detect::tree::Node; 1] = [clot_leaf(0.9)];
+static WEAK_CLOT_BAG: [&[clotair::detect::tree::Node]; 1] = [&WEAK_CLOT];
+static STRONG_CLOT_BAG: [&[clotair::detect::tree::Node]; 1] = [&STRONG_CLOT];
+
+const fn clot_leaf(share: f32) -> clotair::detect::tree::Node {
+    clotair::detect::tree::Node {
+        threshold: share,
+        right: 0,
+        feature: clotair::detect::tree::LEAF,
+        class: 1,
+    }
+}
+
+/// A weak optical clot decision waits `WOBBLE_S`: a lone dip then alarms as a clot, a dip
+/// with another optical event right after it (a knock ringing the tube) is an artifact. A
+/// strong one alarms at once either way.
+#[test]
+fn a_weak_optical_clot_followed_by_a_wobble_is_an_artifact() {
+    use clotair::detect::WOBBLE_S;
+    let opt = optical(
+        6.0,
+        &[(2.0, 0.01, -0.03), (4.0, 0.01, -0.03), (4.03, 0.01, 0.03)],
+        11,
+    );
+    let mut cfg = config(false, true);
+    cfg.trees = Some(&WEAK_CLOT_BAG);
+    let events = run(&cfg, &[], &opt, &[1], &[64]);
+    let at = |t: f32| events.iter().find(|e| (secs(e.start_us) - t).abs() < 0.01);
+    let lone = at(2.0).expect("the lone dip");
+    assert_eq!(lone.class, Class::Clot, "{events:?}");
+    assert!(
+        secs(lone.detected_us) >= secs(lone.end_us) + WOBBLE_S,
+        "{lone:?}"
+    );
+    let wobble = at(4.0).expect("the wobble's first half-cycle");
+    assert_eq!(wobble.class, Class::Artifact, "{events:?}");
+
+    cfg.trees = Some(&STRONG_CLOT_BAG);
+    let events = run(&cfg, &[], &opt, &[1], &[64]);
+    let at = |t: f32| events.iter().find(|e| (secs(e.start_us) - t).abs() < 0.01);
+    for t in [2.0, 4.0] {
+        let e = at(t).expect("a dip");
+        assert_eq!(e.class, Class::Clot, "{events:?}");
+        assert!(secs(e.detected_us) < secs(e.start_us) + 0.05, "{e:?}");
+    }
+}
+
 #[test]
 fn optical_flat_line_and_nan_are_faults() {
     let mut opt = optical(4.0, &[], 8);

@@ -33,6 +33,13 @@ impl Onsets {
         self.next = (self.next + 1) % ONSETS;
     }
 
+    /// Whether an onset lies after `after_us` and at or before `until_us`.
+    pub fn any_between(&self, after_us: u64, until_us: u64) -> bool {
+        self.times_us
+            .iter()
+            .any(|&o| o != u64::MAX && o > after_us && o <= until_us)
+    }
+
     /// Whether an onset lies within `tol_us` of `t_us`.
     pub fn any_near(&self, t_us: u64, tol_us: u64) -> bool {
         self.times_us
