@@ -555,21 +555,7 @@ impl Detector {
             .us
             .as_ref()
             .is_some_and(|us| us.onsets().any_near(p.start_us, self.simultaneous_us));
-        let f = &s.features;
-        let (event, decision) = self.sighting_event(
-            &p,
-            end_us,
-            Sensor::Optical,
-            mechanical,
-            false,
-            features(None, Some(f)),
-            Features {
-                duration_ms: f.duration_ms,
-                optical_delta: f.delta,
-                ..Features::UNKNOWN
-            },
-            air::OPTICAL_BEAM_MM,
-        );
+        let (event, decision) = self.optical_event(&p, &s, end_us, mechanical);
         if self.history.is_full() {
             self.history.pop_front();
         }
@@ -610,21 +596,7 @@ impl Detector {
             .opt
             .as_ref()
             .is_some_and(|opt| opt.onsets().any_between(p.start_us, end_us + wobble_us));
-        let f = &s.features;
-        let (mut event, _) = self.sighting_event(
-            &p,
-            end_us,
-            Sensor::Optical,
-            false,
-            false,
-            features(None, Some(f)),
-            Features {
-                duration_ms: f.duration_ms,
-                optical_delta: f.delta,
-                ..Features::UNKNOWN
-            },
-            air::OPTICAL_BEAM_MM,
-        );
+        let (mut event, _) = self.optical_event(&p, &s, end_us, false);
         if wobble {
             event.class = Class::Artifact;
             event.confidence = 1.0 - event.confidence;
@@ -636,6 +608,31 @@ impl Detector {
             }
         }
         self.emit_event(event, emit);
+    }
+
+    /// The event of an optical sighting and its decision (see [`Self::sighting_event`]).
+    fn optical_event(
+        &self,
+        p: &Pending,
+        s: &OptSighting,
+        end_us: u64,
+        mechanical: bool,
+    ) -> (Event, Decision) {
+        let f = &s.features;
+        self.sighting_event(
+            p,
+            end_us,
+            Sensor::Optical,
+            mechanical,
+            false,
+            features(None, Some(f)),
+            Features {
+                duration_ms: f.duration_ms,
+                optical_delta: f.delta,
+                ..Features::UNKNOWN
+            },
+            air::OPTICAL_BEAM_MM,
+        )
     }
 
     fn decide_ultrasound(&mut self, p: Pending, s: UsSighting, emit: &mut impl FnMut(&Event)) {

@@ -229,8 +229,8 @@ pub const SETTLE_S: f32 = 0.3;
 /// the blood's mean frequency: laminar flow's flat spectrum) stand over this ratio (3 dB)
 /// is that return, and the detector decides it an artifact; an embolus raises a few bins.
 /// The event still opens and is measured, so the classifier's training rows do not change
-/// (the committed trees come out byte-identical): gating the opening instead lost those
-/// rows, which had taught the trees what other artifacts look like, and retrained it raised
+/// (`train` wrote the same model with this test as without it): gating the opening instead
+/// lost those rows, which had taught the trees what other artifacts look like, and retrained it raised
 /// the false alarms. On the 24-h tuning suite, false alarms 24 → 20 with no embolus
 /// changed (README).
 pub const RETURN_RATIO: f32 = 2.0;
