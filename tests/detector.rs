@@ -390,6 +390,66 @@ fn a_weak_optical_clot_followed_by_a_wobble_is_an_artifact() {
     }
 }
 
+static AIR: [clotair::detect::tree::Node; 1] = [clotair::detect::tree::Node {
+    threshold: 0.9,
+    right: 0,
+    feature: clotair::detect::tree::LEAF,
+    class: 0,
+}];
+static AIR_BAG: [&[clotair::detect::tree::Node]; 1] = [&AIR];
+
+/// A pair the trees call air is a clot when its optical sighting fell and its echo is
+/// nothing like gas (unclipped, under 20 dB, slower than the blood's mean); any sign of gas,
+/// a rise, or the ultrasound alone leaves it air.
+#[test]
+fn a_pair_whose_light_fell_and_whose_echo_is_no_gas_is_a_clot() {
+    use clotair::detect::classify::{classify_with, features, GAS_FALL_MIN_EBR_DB};
+    use clotair::detect::optical::OptFeatures;
+    use clotair::detect::ultrasound::UsFeatures;
+    let us = UsFeatures {
+        ebr_db: 14.0,
+        duration_ms: 20.0,
+        peak_hz: 300.0,
+        velocity_ratio: 0.5,
+        direction_db: 20.0,
+        fluctuation: 1.0,
+        ..UsFeatures::default()
+    };
+    let opt = OptFeatures {
+        delta: -0.05,
+        duration_ms: 10.0,
+        snr_db: 25.0,
+        ..OptFeatures::default()
+    };
+    let class = |u: UsFeatures, o: Option<OptFeatures>| {
+        classify_with(&AIR_BAG, &features(Some(&u), o.as_ref())).class
+    };
+    assert_eq!(class(us, Some(opt)), Class::Clot);
+    assert_eq!(class(us, None), Class::Air);
+    let rise = OptFeatures { delta: 0.05, ..opt };
+    assert_eq!(class(us, Some(rise)), Class::Air);
+    let clipped = UsFeatures {
+        clip_fraction: 0.05,
+        ..us
+    };
+    assert_eq!(class(clipped, Some(opt)), Class::Air);
+    let strong = UsFeatures {
+        ebr_db: GAS_FALL_MIN_EBR_DB + 1.0,
+        ..us
+    };
+    assert_eq!(class(strong, Some(opt)), Class::Air);
+    let fast = UsFeatures {
+        velocity_ratio: 1.3,
+        ..us
+    };
+    assert_eq!(class(fast, Some(opt)), Class::Air);
+    let unknown = UsFeatures {
+        velocity_ratio: f32::NAN,
+        ..us
+    };
+    assert_eq!(class(unknown, Some(opt)), Class::Air);
+}
+
 #[test]
 fn optical_flat_line_and_nan_are_faults() {
     let mut opt = optical(4.0, &[], 8);

@@ -143,22 +143,47 @@ pub fn decide(share: [f32; 3]) -> Decision {
     }
 }
 
-/// What the optical sensor alone can never mean, whatever a trained model says: air lets more
-/// light through and a clot less (signal model, Beer–Lambert), so a rise is no clot and a
-/// fall no air. Such a sighting is called an artifact.
+/// Fraction of an ultrasound sighting's samples at full scale above which the receiver was
+/// overloaded: a gas reflector's mark (signal model), seldom a clot's.
+pub const CLIPPED_FRACTION: f32 = 0.002;
+
+/// An unclipped echo under this EBR can be a clot's (3–30 dB, signal model) or a small
+/// bubble's; a slug, the only gas whose front lowers the optical transmission, reflects far
+/// more (on the 24-h tuning suite every slug paired with an optical fall read 21 dB or more).
+pub const GAS_FALL_MIN_EBR_DB: f32 = 20.0;
+
+/// What the sensors can never mean, whatever a trained model says.
+///
+/// Air lets more light through and a clot less (signal model, Beer–Lambert): an optical
+/// sighting alone that rises is no clot and one that falls no air; it is called an artifact.
+///
+/// A pair called air whose optical sighting fell is a clot when its echo is nothing like
+/// gas: unclipped, under [`GAS_FALL_MIN_EBR_DB`], slower than the blood's mean (bubbles ride
+/// the fast centre of laminar flow, clots tumble near the wall). The only gas that lowers the
+/// transmission is a slug's front meniscus, and slugs reflect strongly; but slugs dominate
+/// the training pairs with an optical fall, and the trees called such clots air (8 of the 60
+/// air/clot errors on the 24-h tuning suite; no air pair there meets all three conditions).
+/// The confidence stays the trees' (that it is an embolus).
 fn physics(v: &FeatureVector, d: Decision) -> Decision {
-    let optical_only = v[11] > 0.5 && v[0] < 0.5;
+    let has_us = v[0] > 0.5;
+    let has_opt = v[11] > 0.5;
     let delta = v[12];
     let contradicts =
         (d.class == Class::Clot && delta > 0.0) || (d.class == Class::Air && delta < 0.0);
-    if optical_only && contradicts {
-        Decision {
+    if has_opt && !has_us && contradicts {
+        return Decision {
             class: Class::Artifact,
             confidence: d.confidence,
-        }
-    } else {
-        d
+        };
     }
+    let unlike_gas = v[8] <= CLIPPED_FRACTION && v[1] < GAS_FALL_MIN_EBR_DB && v[4] < 1.0;
+    if has_opt && has_us && d.class == Class::Air && delta < 0.0 && unlike_gas {
+        return Decision {
+            class: Class::Clot,
+            confidence: d.confidence,
+        };
+    }
+    d
 }
 
 /// Physically motivated rules: the reference the trained model is compared with.
@@ -201,7 +226,7 @@ pub fn rules(v: &FeatureVector) -> Decision {
         let low = v[6];
         let clip = v[8];
         let duration_ms = v[2];
-        let clipped = clip > 0.002;
+        let clipped = clip > CLIPPED_FRACTION;
         if !clipped && direction_db < -3.0 {
             // Emboli travel with the flow: a reverse-only event is not one.
             return artifact(0.7);
