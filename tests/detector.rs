@@ -341,6 +341,39 @@ fn the_bloods_return_after_a_loss_of_coupling_is_marked() {
     assert!(near(back + 0.02).all(|s| s.1), "{sightings:?}");
 }
 
+/// A tone burst between two bins is measured at its own Doppler frequency, not at the nearer
+/// bin's (62.5 Hz apart at 8 kHz: the velocity ratio is read from it).
+#[test]
+fn an_embolus_doppler_frequency_is_measured_between_bins() {
+    use clotair::detect::ultrasound::{UltrasoundPath, UsThresholds, FRAME};
+    use num_complex::Complex32;
+    let bin_hz = US_HZ as f32 / FRAME as f32;
+    let tones = [
+        (4.0, 9.3 * bin_hz),
+        (5.0, 20.6 * bin_hz),
+        (6.0, 14.45 * bin_hz),
+    ];
+    let emboli: Vec<_> = tones.iter().map(|&(t, hz)| (t, 0.03, hz, 0.05)).collect();
+    let us = ultrasound(7.0, &emboli, 12);
+    let mut path = UltrasoundPath::new(US_HZ, UsThresholds::default()).unwrap();
+    let mut sightings = Vec::new();
+    for iq in us.chunks_exact(2) {
+        path.process(Complex32::new(iq[0], iq[1]), false, &mut |s| {
+            sightings.push((s.start as f32 / US_HZ as f32, s.features.peak_hz))
+        });
+    }
+    for (t, hz) in tones {
+        let (_, peak_hz) = *sightings
+            .iter()
+            .find(|s| (s.0 - t).abs() < 0.05)
+            .unwrap_or_else(|| panic!("no sighting at {t} s: {sightings:?}"));
+        assert!(
+            (peak_hz - hz).abs() < 0.15 * bin_hz,
+            "{hz} Hz measured {peak_hz} Hz"
+        );
+    }
+}
+
 /// Trees of one leaf each: every sighting gets these shares (air, clot, artifact).
 static WEAK_CLOT: [clotair::detect::tree::Node; 1] = [clot_leaf(0.55)];
 static STRONG_CLOT: [clotair::detect::tree::Node; 1] = [clot_leaf(0.9)];

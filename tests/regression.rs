@@ -25,7 +25,10 @@ fn regression_set_scores_at_or_above_its_floors() {
     // the clots found were unchanged, 157 of 254, in every EBR bin); discrimination 90.3 %
     // (with the pairs decided jointly; 87.5–93.8 % across retrainings: one clot is 3 %, so
     // the floor allows one or two more); no false alarm (the floor allows one); air
-    // latency median 32 ms.
+    // latency median 32 ms. Since the peak Doppler frequency is interpolated between bins
+    // (ninth session): clot 9/16 with the committed trees, 8, 8 and 7 with training seeds 1–3
+    // (8/16 with all four before), discrimination 90.6 % (90.3–93.5 %); air and false alarms
+    // unchanged.
     assert!(r.air.positives >= 30, "{}", r.air.positives);
     assert!(
         r.air.sensitivity >= 0.75,

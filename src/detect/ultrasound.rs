@@ -86,7 +86,9 @@ pub struct UsFeatures {
     pub ebr_db: f32,
     /// Duration above the off threshold.
     pub duration_ms: f32,
-    /// Doppler frequency of the strongest cell (positive: forward).
+    /// Doppler frequency of the strongest cell (positive: forward), interpolated between
+    /// bins: a bin is 60–160 Hz, up to a third of a slow clot's Doppler frequency, and the
+    /// velocity ratio is read from it.
     pub peak_hz: f32,
     /// Peak frequency over the blood's mean Doppler frequency: bubbles ride faster than the
     /// mean flow, clots slower (signal model, laminar flow).
@@ -148,6 +150,8 @@ struct Accum {
     bandwidth: u32,
     reported: bool,
     coupling_return: bool,
+    /// Peak frequency interpolated between bins, in bins.
+    peak_at: f32,
 }
 
 /// The ultrasound path: configuration and state of every stage.
@@ -531,6 +535,7 @@ impl Analysis {
                 first_peak_bin: peak_bin,
                 last_peak_bin: peak_bin,
                 prev_db: self.th.off_db,
+                peak_at: interpolated_peak(&power, peak_bin, self.first_bin),
                 ..Accum::default()
             });
         }
@@ -539,6 +544,8 @@ impl Analysis {
         if let Some(acc) = self.acc.as_mut() {
             acc.coupling_return |= returning;
             acc.add_frame(
+                &power,
+                self.first_bin,
                 &ratio,
                 fwd,
                 rev,
@@ -696,7 +703,7 @@ impl Analysis {
                 (k as f32 - FRAME as f32) * bin_hz
             }
         };
-        let peak_hz = bin_to_hz(acc.peak_bin);
+        let peak_hz = acc.peak_at * bin_hz;
         let duration_s = (end - start) as f32 / fs;
         let rise_db = (db(acc.peak_ratio) - self.th.off_db).max(0.1);
         let excess = acc.excess_total.max(f32::MIN_POSITIVE);
@@ -728,6 +735,8 @@ impl Accum {
     #[allow(clippy::too_many_arguments)]
     fn add_frame(
         &mut self,
+        power: &[f32; FRAME],
+        first_bin: usize,
         ratio: &[f32; FRAME],
         fwd: f32,
         rev: f32,
@@ -744,6 +753,7 @@ impl Accum {
         if peak > self.peak_ratio {
             self.peak_ratio = peak;
             self.peak_bin = peak_bin;
+            self.peak_at = interpolated_peak(power, peak_bin, first_bin);
             let half_db = peak * 0.25;
             self.bandwidth = ratio.iter().filter(|&&r| r >= half_db).count() as u32;
         }
@@ -757,6 +767,36 @@ impl Accum {
             }
         }
     }
+}
+
+/// The peak of a tone's spectrum between bins: a parabola through the log power of the
+/// strongest of `bin` and its neighbours and the two bins beside it (a Hann window's main lobe
+/// is close to a parabola in dB), as a fractional bin.
+fn interpolated_peak(power: &[f32; FRAME], bin: usize, first_bin: usize) -> f32 {
+    // Forward bins only (the peak is a forward one), outside the wall filter's band.
+    let last = FRAME / 2 - 1;
+    let at = |k: usize| power[k].max(f32::MIN_POSITIVE);
+    let mut k0 = bin.clamp(first_bin, last);
+    for k in [bin.saturating_sub(1).max(first_bin), (bin + 1).min(last)] {
+        if at(k) > at(k0) {
+            k0 = k;
+        }
+    }
+    if k0 <= first_bin || k0 >= last {
+        return k0 as f32;
+    }
+    let (a, b, c) = (
+        libm::logf(at(k0 - 1)),
+        libm::logf(at(k0)),
+        libm::logf(at(k0 + 1)),
+    );
+    let curve = a - 2.0 * b + c;
+    let delta = if curve < 0.0 {
+        (0.5 * (a - c) / curve).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
+    k0 as f32 + delta
 }
 
 /// Power ratio in decibels.
