@@ -483,6 +483,40 @@ fn a_pair_whose_light_fell_and_whose_echo_is_no_gas_is_a_clot() {
     assert_eq!(class(unknown, Some(opt)), Class::Air);
 }
 
+/// A lamp switched on near the optical clamp adds light to both colours alike, flickering at
+/// twice the mains: with trees that call every sighting air, its flicker peaks are artifacts
+/// (a colour-blind rise is no air bubble), while a bubble before it, whose red changes twice
+/// the near-IR's absorbance as a change of the blood does, stays air.
+#[test]
+fn a_lamps_colour_blind_flicker_is_no_air() {
+    let (on, rise, level, flicker) = (3.0f32, 0.05f32, 0.15f32, 0.5f32);
+    let mut opt = optical(6.0, &[(2.0, 0.01, 0.03)], 13);
+    for (i, frame) in opt.chunks_exact_mut(2).enumerate() {
+        let t = i as f32 / OPT_HZ as f32;
+        let env = ((t - on) / rise).clamp(0.0, 1.0);
+        let light = level * env * (1.0 + flicker * (2.0 * std::f32::consts::PI * 100.0 * t).sin());
+        frame[0] += 0.4 * light;
+        frame[1] += 0.6 * light;
+    }
+    let mut cfg = config(false, true);
+    cfg.trees = Some(&AIR_BAG);
+    let events = run(&cfg, &[], &opt, &[1], &[64]);
+    let lamp: Vec<_> = events
+        .iter()
+        .filter(|e| (on..on + 1.0).contains(&secs(e.start_us)))
+        .collect();
+    assert!(
+        !lamp.is_empty(),
+        "the lamp opens optical events: {events:?}"
+    );
+    assert!(lamp.iter().all(|e| e.class == Class::Artifact), "{lamp:?}");
+    let bubble = events
+        .iter()
+        .find(|e| (secs(e.start_us) - 2.0).abs() < 0.01)
+        .expect("the bubble before the lamp");
+    assert_eq!(bubble.class, Class::Air, "{events:?}");
+}
+
 #[test]
 fn optical_flat_line_and_nan_are_faults() {
     let mut opt = optical(4.0, &[], 8);

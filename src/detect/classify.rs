@@ -152,10 +152,25 @@ pub const CLIPPED_FRACTION: f32 = 0.002;
 /// more (on the 24-h tuning suite every slug paired with an optical fall read 21 dB or more).
 pub const GAS_FALL_MIN_EBR_DB: f32 = 20.0;
 
+/// An optical rise whose red and near-IR absorbance changes stand in a ratio within this of 1
+/// is colour-blind, and no air bubble: air shortens the light's path through blood, so its ratio
+/// is the blood's own `k_red / k_ir` (signal model: as a haematocrit change; 1.4–2.5 in the
+/// simulator, and no optical air alarm on air under 1.3 on the 24-h tuning suite), while light
+/// added by a lamp raises both colours alike (1.0) and scattering is nearly colour-blind
+/// (0.95–1.15). A slug's rise to the empty tube's level can give any ratio, negative ones too
+/// (the two colours' empty levels differ), and is left to the trees.
+pub const COLOUR_BLIND_TOLERANCE: f32 = 0.2;
+
+/// A rise of more than this (the light doubled) is a slug's: the tube empties and reads its
+/// own level, not a Beer–Lambert change of the blood, and the colour ratio says nothing.
+pub const SLUG_RISE: f32 = 1.0;
+
 /// What the sensors can never mean, whatever a trained model says.
 ///
 /// Air lets more light through and a clot less (signal model, Beer–Lambert): an optical
 /// sighting alone that rises is no clot and one that falls no air; it is called an artifact.
+/// Nor is a colour-blind rise air ([`COLOUR_BLIND_TOLERANCE`]): a lamp switched on near the clamp,
+/// its light flickering at twice the mains, had alarmed as air once per flicker peak.
 ///
 /// A pair called air whose optical sighting fell is a clot when its echo is nothing like
 /// gas: unclipped, under [`GAS_FALL_MIN_EBR_DB`], slower than the blood's mean (bubbles ride
@@ -170,7 +185,11 @@ fn physics(v: &FeatureVector, d: Decision) -> Decision {
     let delta = v[12];
     let contradicts =
         (d.class == Class::Clot && delta > 0.0) || (d.class == Class::Air && delta < 0.0);
-    if has_opt && !has_us && contradicts {
+    let colour_blind_rise = d.class == Class::Air
+        && delta > 0.0
+        && delta < SLUG_RISE
+        && libm::fabsf(v[14] - 1.0) < COLOUR_BLIND_TOLERANCE;
+    if has_opt && !has_us && (contradicts || colour_blind_rise) {
         return Decision {
             class: Class::Artifact,
             confidence: d.confidence,
