@@ -390,14 +390,20 @@ const fn clot_leaf(share: f32) -> clotair::detect::tree::Node {
 }
 
 /// A weak optical clot decision waits `WOBBLE_S`: a lone dip then alarms as a clot, a dip
-/// with another optical event right after it (a knock ringing the tube) is an artifact. A
-/// strong one alarms at once either way.
+/// with another optical event right after it or right before it (a knock ringing the tube)
+/// is an artifact. A strong one alarms at once either way.
 #[test]
-fn a_weak_optical_clot_followed_by_a_wobble_is_an_artifact() {
+fn a_weak_optical_clot_beside_a_wobble_is_an_artifact() {
     use clotair::detect::WOBBLE_S;
     let opt = optical(
-        6.0,
-        &[(2.0, 0.01, -0.03), (4.0, 0.01, -0.03), (4.03, 0.01, 0.03)],
+        8.0,
+        &[
+            (2.0, 0.01, -0.03),
+            (4.0, 0.01, -0.03),
+            (4.03, 0.01, 0.03),
+            (5.97, 0.01, 0.03),
+            (6.0, 0.01, -0.03),
+        ],
         11,
     );
     let mut cfg = config(false, true);
@@ -412,11 +418,13 @@ fn a_weak_optical_clot_followed_by_a_wobble_is_an_artifact() {
     );
     let wobble = at(4.0).expect("the wobble's first half-cycle");
     assert_eq!(wobble.class, Class::Artifact, "{events:?}");
+    let ringing = at(6.0).expect("the wobble's second half-cycle");
+    assert_eq!(ringing.class, Class::Artifact, "{events:?}");
 
     cfg.trees = Some(&STRONG_CLOT_BAG);
     let events = run(&cfg, &[], &opt, &[1], &[64]);
     let at = |t: f32| events.iter().find(|e| (secs(e.start_us) - t).abs() < 0.01);
-    for t in [2.0, 4.0] {
+    for t in [2.0, 4.0, 6.0] {
         let e = at(t).expect("a dip");
         assert_eq!(e.class, Class::Clot, "{events:?}");
         assert!(secs(e.detected_us) < secs(e.start_us) + 0.05, "{e:?}");

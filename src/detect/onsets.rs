@@ -40,6 +40,13 @@ impl Onsets {
             .any(|&o| o != u64::MAX && o > after_us && o <= until_us)
     }
 
+    /// Whether an onset lies before `t_us` by at most `within_us`.
+    pub fn any_before(&self, t_us: u64, within_us: u64) -> bool {
+        self.times_us
+            .iter()
+            .any(|&o| o != u64::MAX && o < t_us && t_us - o <= within_us)
+    }
+
     /// Whether an onset lies within `tol_us` of `t_us`.
     pub fn any_near(&self, t_us: u64, tol_us: u64) -> bool {
         self.times_us
