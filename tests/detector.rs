@@ -295,23 +295,32 @@ fn forward_blood(seconds: f32, seed: u64) -> Vec<f32> {
 }
 
 /// The blood fades 20 dB (coupling partly lost) for 5 s and comes back over 0.1 s, over the
-/// receiver's white floor, with a bubble inside the loss. Fed to the ultrasound path with the
-/// power flagged weak during the loss (as the fault monitor flags it), the bubble's sighting
-/// is an embolus candidate and the blood's return (every bin of its band up at once, over the
-/// envelope learnt during the loss) is marked as that return, which the detector reports as
-/// an artifact whatever the classifier would say.
+/// receiver's white floor, with a bubble inside the loss and two after it. Fed to the
+/// ultrasound path with the power flagged weak during the loss (as the fault monitor flags
+/// it), the bubble inside is an embolus candidate and the blood's return (every bin of its
+/// band up at once, over the envelope learnt during the loss) is marked as that return, which
+/// the detector reports as an artifact whatever the classifier would say; so is whatever
+/// opens within `RECOVER_S` after the power came back (the background still relearning), and
+/// nothing after it.
 #[test]
 fn the_bloods_return_after_a_loss_of_coupling_is_marked() {
-    use clotair::detect::ultrasound::{UltrasoundPath, UsThresholds};
+    use clotair::detect::ultrasound::{UltrasoundPath, UsThresholds, RECOVER_S, SETTLE_S};
     use num_complex::Complex32;
     let (lost, back) = (11.0, 16.0);
     let bubble = (14.5, 0.03, 900.0, 0.01);
+    let relearning = back + 0.5 * (SETTLE_S + RECOVER_S);
+    let after = back + RECOVER_S + 1.0;
+    let bubbles = [
+        bubble,
+        (relearning, 0.03, 1300.0, 0.1),
+        (after, 0.03, 700.0, 0.1),
+    ];
     let gain = |t: f32| {
         let edge = |x: f32| x.clamp(0.0, 1.0);
         1.0 - 0.9 * (edge((t - lost) / 0.1) - edge((t - back) / 0.1))
     };
     // The bubble alone: the same noise with and without it, subtracted.
-    let tone: Vec<f32> = ultrasound(18.0, &[bubble], 9)
+    let tone: Vec<f32> = ultrasound(18.0, &bubbles, 9)
         .iter()
         .zip(&ultrasound(18.0, &[], 9))
         .map(|(w, b)| w - b)
@@ -339,6 +348,10 @@ fn the_bloods_return_after_a_loss_of_coupling_is_marked() {
     assert!(near(bubble.0).all(|s| !s.1), "{sightings:?}");
     assert!(near(back + 0.02).count() >= 1, "{sightings:?}");
     assert!(near(back + 0.02).all(|s| s.1), "{sightings:?}");
+    assert_eq!(near(relearning).count(), 1, "{sightings:?}");
+    assert!(near(relearning).all(|s| s.1), "{sightings:?}");
+    assert_eq!(near(after).count(), 1, "{sightings:?}");
+    assert!(near(after).all(|s| !s.1), "{sightings:?}");
 }
 
 /// A tone burst between two bins is measured at its own Doppler frequency, not at the nearer
