@@ -201,9 +201,10 @@ struct Analysis {
     /// Samples left of the settling after the power was weak, and their number.
     settle: u32,
     settle_samples: u32,
-    /// Samples left of the recovery after the power was weak, and their number.
-    recover: u32,
-    recover_samples: u32,
+    /// The last sample at which the power was weak, and the recovery's length in samples
+    /// (a time stamp, not a countdown: nothing to do per sample while the power is good).
+    last_weak: Option<u64>,
+    recover_samples: u64,
     /// The power is weak now: events are looked for against the envelope learnt meanwhile.
     weak: bool,
     /// Frames before which the path counts as interfered, and the hold after each
@@ -331,8 +332,8 @@ impl UltrasoundPath {
                 blood_mean_hz: f32::NAN,
                 settle: 0,
                 settle_samples: (SETTLE_S * fs) as u32,
-                recover: 0,
-                recover_samples: (RECOVER_S * fs) as u32,
+                last_weak: None,
+                recover_samples: (RECOVER_S * fs) as u64,
                 weak: false,
                 interference_until: 0,
                 burst_until: 0,
@@ -374,10 +375,9 @@ impl UltrasoundPath {
         a.weak = weak;
         if weak {
             a.settle = a.settle_samples;
-            a.recover = a.recover_samples;
+            a.last_weak = Some(a.clock.samples());
         } else {
             a.settle = a.settle.saturating_sub(1);
-            a.recover = a.recover.saturating_sub(1);
         }
         a.clipped_since_frame += clipped as u32;
         a.samples_since_frame += 1;
@@ -555,7 +555,10 @@ impl Analysis {
                 last_peak_bin: peak_bin,
                 prev_db: self.th.off_db,
                 peak_at: interpolated_peak(&power, peak_bin, self.first_bin),
-                coupling_return: self.recover > 0 && !self.weak,
+                coupling_return: !self.weak
+                    && self
+                        .last_weak
+                        .is_some_and(|w| self.clock.samples() - w <= self.recover_samples),
                 ..Accum::default()
             });
         }
