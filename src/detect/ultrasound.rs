@@ -201,9 +201,10 @@ struct Analysis {
     /// Samples left of the settling after the power was weak, and their number.
     settle: u32,
     settle_samples: u32,
-    /// The last sample at which the power was weak, and the recovery's length in samples
-    /// (a time stamp, not a countdown: nothing to do per sample while the power is good).
-    last_weak: Option<u64>,
+    /// The last sample at which the power was weak ([`NEVER`] before it ever was), and the
+    /// recovery's length in samples (a time stamp, not a countdown: nothing to do per sample
+    /// while the power is good).
+    last_weak: u64,
     recover_samples: u64,
     /// The power is weak now: events are looked for against the envelope learnt meanwhile.
     weak: bool,
@@ -254,6 +255,9 @@ pub const RETURN_RATIO: f32 = 2.0;
 /// [`SETTLE_S`] instead changed the training rows, and retrained the trees raised the
 /// false alarms to 24–28).
 pub const RECOVER_S: f32 = 0.6;
+
+/// `last_weak` before the power was ever weak.
+const NEVER: u64 = u64::MAX;
 
 /// The longest an embolus lasts in the beam (consensus of Ringelstein et al. 1998: < 300 ms).
 pub const MAX_EMBOLUS_S: f32 = 0.3;
@@ -332,7 +336,7 @@ impl UltrasoundPath {
                 blood_mean_hz: f32::NAN,
                 settle: 0,
                 settle_samples: (SETTLE_S * fs) as u32,
-                last_weak: None,
+                last_weak: NEVER,
                 recover_samples: (RECOVER_S * fs) as u64,
                 weak: false,
                 interference_until: 0,
@@ -375,7 +379,7 @@ impl UltrasoundPath {
         a.weak = weak;
         if weak {
             a.settle = a.settle_samples;
-            a.last_weak = Some(a.clock.samples());
+            a.last_weak = a.clock.samples();
         } else {
             a.settle = a.settle.saturating_sub(1);
         }
@@ -556,9 +560,8 @@ impl Analysis {
                 prev_db: self.th.off_db,
                 peak_at: interpolated_peak(&power, peak_bin, self.first_bin),
                 coupling_return: !self.weak
-                    && self
-                        .last_weak
-                        .is_some_and(|w| self.clock.samples() - w <= self.recover_samples),
+                    && self.last_weak != NEVER
+                    && self.clock.samples() - self.last_weak <= self.recover_samples,
                 ..Accum::default()
             });
         }
