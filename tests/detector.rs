@@ -319,7 +319,7 @@ fn the_bloods_return_after_a_loss_of_coupling_is_marked() {
         let edge = |x: f32| x.clamp(0.0, 1.0);
         1.0 - 0.9 * (edge((t - lost) / 0.1) - edge((t - back) / 0.1))
     };
-    // The bubble alone: the same noise with and without it, subtracted.
+    // The bubbles alone: the same noise with and without them, subtracted.
     let tone: Vec<f32> = ultrasound(18.0, &bubbles, 9)
         .iter()
         .zip(&ultrasound(18.0, &[], 9))

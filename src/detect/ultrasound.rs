@@ -198,13 +198,11 @@ struct Analysis {
     onsets: Onsets,
     /// Blood mean Doppler frequency, from the background's forward centroid.
     blood_mean_hz: f32,
-    /// Samples left of the settling after the power was weak, and their number.
-    settle: u32,
-    settle_samples: u32,
-    /// The last sample at which the power was weak ([`NEVER`] before it ever was), and the
-    /// recovery's length in samples (a time stamp, not a countdown: nothing to do per sample
-    /// while the power is good).
+    /// The last sample at which the power was weak ([`NEVER`] before it ever was): a time
+    /// stamp, not a countdown, so nothing is done per sample while the power is good.
     last_weak: u64,
+    /// [`SETTLE_S`] and [`RECOVER_S`] in samples.
+    settle_samples: u64,
     recover_samples: u64,
     /// The power is weak now: events are looked for against the envelope learnt meanwhile.
     weak: bool,
@@ -334,8 +332,7 @@ impl UltrasoundPath {
                 acc: None,
                 onsets: Onsets::new(),
                 blood_mean_hz: f32::NAN,
-                settle: 0,
-                settle_samples: (SETTLE_S * fs) as u32,
+                settle_samples: (SETTLE_S * fs) as u64,
                 last_weak: NEVER,
                 recover_samples: (RECOVER_S * fs) as u64,
                 weak: false,
@@ -378,10 +375,7 @@ impl UltrasoundPath {
         let a = &mut self.a;
         a.weak = weak;
         if weak {
-            a.settle = a.settle_samples;
             a.last_weak = a.clock.samples();
-        } else {
-            a.settle = a.settle.saturating_sub(1);
         }
         a.clipped_since_frame += clipped as u32;
         a.samples_since_frame += 1;
@@ -516,7 +510,7 @@ impl Analysis {
         let _ = rev_bin;
         let (peak, peak_bin) = (fwd, fwd_bin);
         let peak_db = db(peak);
-        let settling = self.settle > 0 && !self.weak;
+        let settling = self.came_back_within(self.settle_samples);
         // Against the envelope alone (no burst learnt) this is the burst test's answer.
         let gated = if self.burst_learnt {
             self.clipped_hops == 0 && self.reverse_majority(|k| ratio[k] > INTERFERENCE_RATIO)
@@ -559,9 +553,7 @@ impl Analysis {
                 last_peak_bin: peak_bin,
                 prev_db: self.th.off_db,
                 peak_at: interpolated_peak(&power, peak_bin, self.first_bin),
-                coupling_return: !self.weak
-                    && self.last_weak != NEVER
-                    && self.clock.samples() - self.last_weak <= self.recover_samples,
+                coupling_return: self.came_back_within(self.recover_samples),
                 ..Accum::default()
             });
         }
@@ -681,6 +673,11 @@ impl Analysis {
         self.segment_sum = [0.0; FRAME];
         self.segment_frames = 0;
         self.segment_dirty = [false; FRAME];
+    }
+
+    /// Whether the power is good now and was weak at most `samples` ago.
+    fn came_back_within(&self, samples: u64) -> bool {
+        !self.weak && self.last_weak != NEVER && self.clock.samples() - self.last_weak <= samples
     }
 
     /// Whether `above` holds for more than half of the reverse-direction bins (outside the
