@@ -444,6 +444,40 @@ fn a_weak_optical_clot_beside_a_wobble_is_an_artifact() {
     }
 }
 
+/// A weak optical clot decision on light that fell and stayed down is an artifact: a lamp near
+/// the clamp switched off (a colour-blind fall, as a clot's scattering is) leaves the light
+/// lower, where a clot's dip passes. The same for any chunking of the stream.
+#[test]
+fn a_lamp_switched_off_is_no_clot() {
+    // The lamp adds 5 % of each channel's light from 2 s to 5 s, switched on and off over
+    // 15 ms; a clot's dip of 3 % at 7 s.
+    let lamp = |t: f32| {
+        let ramp = |x: f32| (x / 0.015).clamp(0.0, 1.0);
+        0.05 * ramp(t - 2.0) * ramp(5.0 - t)
+    };
+    let mut opt = optical(9.0, &[(7.0, 0.01, -0.03)], 12);
+    for (i, x) in opt.iter_mut().enumerate() {
+        *x *= 1.0 + lamp((i / 2) as f32 / OPT_HZ as f32);
+    }
+    let mut cfg = config(false, true);
+    cfg.trees = Some(&WEAK_CLOT_BAG);
+    let events = run(&cfg, &[], &opt, &[1], &[64]);
+    let at = |t: f32| events.iter().find(|e| (secs(e.start_us) - t).abs() < 0.03);
+    let off = at(4.99).expect("the lamp switched off");
+    assert_eq!(off.class, Class::Artifact, "{events:?}");
+    assert!(off.features.optical_delta < -0.02, "{off:?}");
+    let clot = at(7.0).expect("the clot");
+    assert_eq!(clot.class, Class::Clot, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.class != Class::Clot || e.start_us == clot.start_us),
+        "{events:?}"
+    );
+    let chunked = run(&cfg, &[], &opt, &[1], &[1, 7, 300]);
+    assert_eq!(format!("{events:?}"), format!("{chunked:?}"));
+}
+
 static AIR: [clotair::detect::tree::Node; 1] = [clotair::detect::tree::Node {
     threshold: 0.9,
     right: 0,

@@ -74,6 +74,12 @@ const MIN_LINE: f32 = 0.05;
 /// ratios of 2 and 1 left two and one at 0.3–0.5 s: at low haematocrit the rise is no larger
 /// than the dip), false alarms unchanged.
 pub const REVERSAL_RATIO: f32 = 0.5;
+/// How long after its reported end an event's change is read again, for the check that it
+/// stayed ([`OpticalPath::stayed`]): the detector's wait for a weak clot decision.
+pub const STAY_CHECK_S: f32 = 0.1;
+/// Events whose later change is remembered: more than can open within the longest wait for a
+/// deferred decision.
+const STAYS: usize = 16;
 
 /// Tunable thresholds of the optical detector.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -170,6 +176,10 @@ struct Accum {
     reported: bool,
     /// The peak when the event was reported.
     reported_peak: f32,
+    /// Sample at which the change is read again (see [`STAY_CHECK_S`]), once reported.
+    check_at: u64,
+    /// The change at `check_at` over the peak then; 0 until read.
+    stayed: f32,
     /// The channels' mean local line at the onset: level, and change over the line's window.
     pre_level: f32,
     pre_change: f32,
@@ -190,6 +200,7 @@ impl Accum {
             sum: z,
             n: 1,
             last_sign: sign,
+            check_at: u64::MAX,
             ..Accum::default()
         }
     }
@@ -224,6 +235,11 @@ pub struct OpticalPath {
     /// split from.
     freeze_start: u64,
     onsets: Onsets,
+    /// Samples from a reported end to the second reading ([`STAY_CHECK_S`]).
+    stay_check: u64,
+    /// Recent closed events' onsets (µs) and [`Accum::stayed`].
+    stays: [(u64, f32); STAYS],
+    stays_next: usize,
 }
 
 impl OpticalPath {
@@ -264,6 +280,9 @@ impl OpticalPath {
             acc: None,
             freeze_start: 0,
             onsets: Onsets::new(),
+            stay_check: (STAY_CHECK_S * fs) as u64,
+            stays: [(u64::MAX, 0.0); STAYS],
+            stays_next: 0,
         })
     }
 
@@ -275,6 +294,28 @@ impl OpticalPath {
     /// Start times of the most recent events, recorded as each event opens.
     pub fn onsets(&self) -> &Onsets {
         &self.onsets
+    }
+
+    /// For the event that opened at `start_us`: its change [`STAY_CHECK_S`] after its reported
+    /// end, over its peak then (the lines frozen at its onset stand for the light before it).
+    /// Near 1 when the light fell or rose and stayed (a lamp switched off or on near the clamp),
+    /// near 0 when the change passed, as an embolus's does; 0 when the event closed before the
+    /// second reading or is not remembered.
+    pub fn stayed(&self, start_us: u64) -> f32 {
+        match self.acc {
+            Some(acc) if self.clock.us(acc.start) == start_us => acc.stayed,
+            _ => self
+                .stays
+                .iter()
+                .find(|&&(s, _)| s == start_us)
+                .map_or(0.0, |&(_, r)| r),
+        }
+    }
+
+    /// Remembers a closing event's second reading.
+    fn close(&mut self, acc: &Accum) {
+        self.stays[self.stays_next] = (self.clock.us(acc.start), acc.stayed);
+        self.stays_next = (self.stays_next + 1) % STAYS;
     }
 
     /// Samples after which the path's grids (baseline stride, smoothing ring) repeat.
@@ -404,7 +445,9 @@ impl OpticalPath {
                 self.onsets.push(self.clock.us(n));
                 // What came just before is the event reversed, seen against the same lines.
                 let pre = (acc.reported_peak, acc.reported_peak);
+                let reversed = *acc;
                 *acc = Accum::opened(n, z, sign, colour_ratio(rel, self.channels), pre);
+                self.close(&reversed);
             }
             Some(acc) => {
                 // The noise level learns while an event is open too, from the change clipped at
@@ -428,6 +471,9 @@ impl OpticalPath {
                     }
                     acc.last_sign = sign;
                 }
+                if n == acc.check_at {
+                    acc.stayed = z / acc.peak;
+                }
                 if az > off_level {
                     acc.last_above = n;
                     acc.below = 0;
@@ -442,12 +488,16 @@ impl OpticalPath {
                 if !acc.reported {
                     out(self.sighting(&acc, n, false, sigma));
                 }
+                self.close(&acc);
                 self.acc = None;
             } else if !acc.reported && n - acc.start >= self.hold {
-                out(self.sighting(&acc, n, true, sigma));
+                let sighting = self.sighting(&acc, n, true, sigma);
+                out(sighting);
+                let check_at = sighting.end + self.stay_check;
                 if let Some(a) = self.acc.as_mut() {
                     a.reported = true;
                     a.reported_peak = a.peak;
+                    a.check_at = check_at;
                 }
             }
         }
@@ -483,6 +533,7 @@ impl OpticalPath {
     /// Reports an open event at stream end.
     pub fn finish(&mut self, out: &mut impl FnMut(OptSighting)) {
         if let Some(acc) = self.acc.take() {
+            self.close(&acc);
             if !acc.reported {
                 let n = self.clock.samples();
                 let sigma = self.noise_sigma().max(1e-7);
