@@ -13,12 +13,7 @@ fn label(class: Class, start_s: f64, end_s: f64, id: &str, sensor: &str) -> Labe
 }
 
 fn det(class: Class, start_s: f64, end_s: f64, detected_s: f64) -> Detection {
-    Detection {
-        class,
-        start_s,
-        end_s,
-        detected_s,
-    }
+    Detection::new(class, start_s, end_s, detected_s)
 }
 
 #[test]
@@ -96,4 +91,48 @@ fn an_alarm_outside_the_tolerance_does_not_match() {
     assert_eq!(r.air.detected, 0);
     assert_eq!(r.false_alarms_background, 1);
     assert!((r.false_alarms_per_hour - 1.0).abs() < 1e-9);
+}
+
+/// Volumes: per detected air event, the largest matching air alarm's volume over the labelled
+/// sphere's; the single-bubble limit counted against the labelled volume.
+#[test]
+fn air_volumes_are_compared_with_the_labelled_sizes() {
+    let sized = |start_s: f64, id: &str, size_um: f64| Label {
+        size_um: Some(size_um),
+        ..label(Class::Air, start_s, start_s + 0.02, id, "ultrasound")
+    };
+    // 1 mm: 0.5236 µL; 10 mm: 523.6 µL (over the 50-µL limit); 2 mm: 4.19 µL, undetected.
+    let labels = vec![
+        sized(1.0, "a", 1000.0),
+        sized(3.0, "b", 10_000.0),
+        sized(5.0, "c", 2000.0),
+    ];
+    let with = |start_s: f64, volume_ul: f64, single_limit: bool| Detection {
+        volume_ul,
+        single_limit,
+        ..det(Class::Air, start_s, start_s + 0.02, start_s + 0.02)
+    };
+    let sphere = |d_mm: f64| std::f64::consts::FRAC_PI_6 * d_mm.powi(3);
+    let detections = vec![
+        // Two alarms on "a": the larger counts (8×), and it claims the limit wrongly.
+        with(1.0, 0.1 * sphere(1.0), false),
+        with(1.01, 8.0 * sphere(1.0), true),
+        // "b" estimated at an eighth, not flagged.
+        with(3.0, sphere(10.0) / 8.0, false),
+    ];
+    let r = score(&[Scored {
+        name: "v".into(),
+        duration_s: 60.0,
+        labels,
+        detections,
+    }]);
+    let v = &r.air_volume;
+    assert_eq!(v.events, 2);
+    approx::assert_relative_eq!(v.ratio_median, 0.5 * (8.0 + 0.125), max_relative = 1e-3);
+    approx::assert_relative_eq!(v.within_10x, 1.0);
+    assert_eq!(
+        (v.over_limit, v.over_limit_flagged, v.under_limit_flagged),
+        (1, 0, 1)
+    );
+    assert!(r.table().contains("1 under it flagged"), "{}", r.table());
 }

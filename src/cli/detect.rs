@@ -371,6 +371,11 @@ fn row(e: &crate::event::Event) -> EventRow {
         detected_s: e.detected_us as f64 * 1e-6,
         confidence: f64::from(e.confidence),
         sensor: e.sensor.as_str().to_owned(),
+        volume_ul: f64::from(e.features.volume_ul),
+        single_limit: matches!(
+            e.air_limit,
+            Some(crate::event::AirLimit::Single | crate::event::AirLimit::Both)
+        ),
     }
 }
 

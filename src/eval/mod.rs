@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::event::{Class, Event};
+use crate::detect::air::AirLimits;
+use crate::event::{AirLimit, Class, Event};
 use crate::io::Label;
 
 /// Matching tolerance of the spec.
@@ -29,15 +30,37 @@ pub struct Detection {
     pub end_s: f64,
     /// Alarm time, s.
     pub detected_s: f64,
+    /// Estimated gas volume of an air alarm, µL (NaN when none).
+    pub volume_ul: f64,
+    /// Whether the alarm reached the single-bubble limit.
+    pub single_limit: bool,
+}
+
+impl Detection {
+    /// A detection with no volume.
+    pub fn new(class: Class, start_s: f64, end_s: f64, detected_s: f64) -> Self {
+        Self {
+            class,
+            start_s,
+            end_s,
+            detected_s,
+            volume_ul: f64::NAN,
+            single_limit: false,
+        }
+    }
 }
 
 impl From<&Event> for Detection {
     fn from(e: &Event) -> Self {
         Self {
-            class: e.class,
-            start_s: e.start_us as f64 * 1e-6,
-            end_s: e.end_us as f64 * 1e-6,
-            detected_s: e.detected_us as f64 * 1e-6,
+            volume_ul: f64::from(e.features.volume_ul),
+            single_limit: matches!(e.air_limit, Some(AirLimit::Single | AirLimit::Both)),
+            ..Self::new(
+                e.class,
+                e.start_us as f64 * 1e-6,
+                e.end_us as f64 * 1e-6,
+                e.detected_us as f64 * 1e-6,
+            )
         }
     }
 }
@@ -140,6 +163,31 @@ pub struct BinScore {
     pub sensitivity: f64,
 }
 
+/// How the air alarms' volumes compare with the labelled ones: per detected air event with a
+/// labelled size, the largest volume among the air alarms matching it over the labelled
+/// volume (a sphere of the label's equivalent diameter).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VolumeScore {
+    /// Detected air events with a labelled size and an air alarm carrying a volume.
+    pub events: usize,
+    /// Estimated over labelled volume: 10th percentile.
+    pub ratio_p10: f64,
+    /// Median.
+    pub ratio_median: f64,
+    /// 90th percentile.
+    pub ratio_p90: f64,
+    /// Share of events estimated within a factor of 10 either way.
+    pub within_10x: f64,
+    /// The single-bubble limit the labels are compared with (the detector's default), µL.
+    pub limit_ul: f64,
+    /// Events labelled at or above the limit.
+    pub over_limit: usize,
+    /// Of those, matched by an alarm that reached the single-bubble limit.
+    pub over_limit_flagged: usize,
+    /// Events labelled under the limit whose alarms reached it.
+    pub under_limit_flagged: usize,
+}
+
 /// The whole score.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
@@ -167,6 +215,8 @@ pub struct Report {
     pub by_ebr: Vec<BinScore>,
     /// Sensitivity by the label's `kind`, where given.
     pub by_kind: Vec<BinScore>,
+    /// Air volume estimates against the labels.
+    pub air_volume: VolumeScore,
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -214,6 +264,9 @@ pub fn score(recordings: &[Scored]) -> Report {
     let mut size_tally: BTreeMap<(usize, usize), Tally> = BTreeMap::new();
     let mut ebr_tally: BTreeMap<(usize, usize), Tally> = BTreeMap::new();
     let mut kind_tally: BTreeMap<(usize, String), Tally> = BTreeMap::new();
+    let mut volume_ratios = Vec::new();
+    let limit_ul = f64::from(AirLimits::default().single_bubble_ul);
+    r.air_volume.limit_ul = limit_ul;
     let mut seconds = 0.0;
     for rec in recordings {
         seconds += rec.duration_s;
@@ -247,6 +300,29 @@ pub fn score(recordings: &[Scored]) -> Report {
                     score.detected_as_class += 1;
                 }
                 latencies[ci].push(d.detected_s - t.first_start_s);
+            }
+            if let (true, Some(size_um)) = (hit && ci == 0, t.size_um) {
+                let labelled_ul = core::f64::consts::PI / 6.0 * (size_um * 1e-3).powi(3);
+                let matching = || {
+                    alarms
+                        .iter()
+                        .filter(|d| d.class == Class::Air && overlaps(d, t))
+                };
+                let largest = matching()
+                    .map(|d| d.volume_ul)
+                    .filter(|v| v.is_finite())
+                    .fold(f64::NAN, f64::max);
+                let flagged = matching().any(|d| d.single_limit);
+                if largest.is_finite() {
+                    volume_ratios.push(largest / labelled_ul);
+                }
+                let v = &mut r.air_volume;
+                if labelled_ul >= limit_ul {
+                    v.over_limit += 1;
+                    v.over_limit_flagged += flagged as usize;
+                } else {
+                    v.under_limit_flagged += flagged as usize;
+                }
             }
             let tally = |map: &mut BTreeMap<(usize, usize), Tally>, b: usize| {
                 let e = map.entry((ci, b)).or_default();
@@ -295,6 +371,17 @@ pub fn score(recordings: &[Scored]) -> Report {
         score.latency_median_s = quantile(lat, 0.5);
         score.latency_p95_s = quantile(lat, 0.95);
     }
+    volume_ratios.sort_by(f64::total_cmp);
+    let v = &mut r.air_volume;
+    v.events = volume_ratios.len();
+    v.ratio_p10 = quantile(&volume_ratios, 0.1);
+    v.ratio_median = quantile(&volume_ratios, 0.5);
+    v.ratio_p90 = quantile(&volume_ratios, 0.9);
+    let within = volume_ratios
+        .iter()
+        .filter(|&&x| (0.1..=10.0).contains(&x))
+        .count();
+    v.within_10x = ratio(within, volume_ratios.len());
     let detected = r.confusion[0][0] + r.confusion[0][1] + r.confusion[1][0] + r.confusion[1][1];
     r.discrimination = ratio(r.confusion[0][0] + r.confusion[1][1], detected);
     r.false_alarms_per_hour =
@@ -385,6 +472,23 @@ impl Report {
             self.false_alarms_on_artifacts,
             self.false_alarms_background
         );
+        let v = &self.air_volume;
+        if v.events > 0 {
+            let _ = writeln!(
+                s,
+                "air volume, largest matching alarm over labelled ({} events): p10 {:.1e}×, median {:.1e}×, p90 {:.1e}×, within 10× {} %",
+                v.events,
+                v.ratio_p10,
+                v.ratio_median,
+                v.ratio_p90,
+                pct(v.within_10x).trim()
+            );
+            let _ = writeln!(
+                s,
+                "single-bubble limit ({} µL): {} of {} labelled at or over it flagged, {} under it flagged",
+                v.limit_ul, v.over_limit_flagged, v.over_limit, v.under_limit_flagged
+            );
+        }
         for (title, bins) in [
             ("by size", &self.by_size),
             ("by EBR", &self.by_ebr),

@@ -86,6 +86,10 @@ pub struct EventRow {
     pub confidence: f64,
     /// `ultrasound`, `optical` or `both` (kept as written).
     pub sensor: String,
+    /// Estimated gas volume, µL: NaN when the column is absent or empty.
+    pub volume_ul: f64,
+    /// Whether `air_limit` names the single-bubble limit.
+    pub single_limit: bool,
 }
 
 /// Reads an events CSV: columns `class,start_s,end_s,detected_s,confidence,sensor` required,
@@ -111,6 +115,8 @@ pub fn read_events(path: &Path) -> Result<Vec<EventRow>, Error> {
             .position(|h| h == *name)
             .ok_or_else(|| err(Some(1), format!("missing column \"{name}\"")))?;
     }
+    let optional = |name: &str| headers.iter().position(|h| h == name);
+    let (volume_col, limit_col) = (optional("volume_ul"), optional("air_limit"));
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| err(e.position().map(|p| p.line()), csv_problem(&e)))?;
@@ -152,6 +158,13 @@ pub fn read_events(path: &Path) -> Result<Vec<EventRow>, Error> {
             detected_s,
             confidence,
             sensor: get(5).to_owned(),
+            volume_ul: volume_col
+                .and_then(|c| record.get(c))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(f64::NAN),
+            single_limit: limit_col
+                .and_then(|c| record.get(c))
+                .is_some_and(|v| v.split('+').any(|w| w == "single")),
         });
     }
     Ok(rows)

@@ -102,10 +102,9 @@ pub fn write_report(
 
 fn detection(e: &EventRow) -> Detection {
     Detection {
-        class: e.class,
-        start_s: e.start_s,
-        end_s: e.end_s,
-        detected_s: e.detected_s,
+        volume_ul: e.volume_ul,
+        single_limit: e.single_limit,
+        ..Detection::new(e.class, e.start_s, e.end_s, e.detected_s)
     }
 }
 
