@@ -109,6 +109,11 @@ impl AirLimit {
             AirLimit::Both => "single+cumulative",
         }
     }
+
+    /// Whether the single-bubble limit is among those reached.
+    pub const fn single(self) -> bool {
+        matches!(self, AirLimit::Single | AirLimit::Both)
+    }
 }
 
 /// One detected event. Times are integer microseconds of stream time from t = 0, so that no

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::batch::{events_path, read_manifest, Shard};
 use crate::detect::MEMORY_S;
-use crate::event::Class;
+use crate::event::{AirLimit, Class};
 use crate::io::{self, EventRow, Recording};
 use crate::run::{detect_many, Cut, Outcome, RunError, RunOptions, Segments};
 
@@ -372,10 +372,7 @@ fn row(e: &crate::event::Event) -> EventRow {
         confidence: f64::from(e.confidence),
         sensor: e.sensor.as_str().to_owned(),
         volume_ul: f64::from(e.features.volume_ul),
-        single_limit: matches!(
-            e.air_limit,
-            Some(crate::event::AirLimit::Single | crate::event::AirLimit::Both)
-        ),
+        single_limit: e.air_limit.is_some_and(AirLimit::single),
     }
 }
 

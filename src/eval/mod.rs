@@ -54,7 +54,7 @@ impl From<&Event> for Detection {
     fn from(e: &Event) -> Self {
         Self {
             volume_ul: f64::from(e.features.volume_ul),
-            single_limit: matches!(e.air_limit, Some(AirLimit::Single | AirLimit::Both)),
+            single_limit: e.air_limit.is_some_and(AirLimit::single),
             ..Self::new(
                 e.class,
                 e.start_us as f64 * 1e-6,
