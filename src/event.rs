@@ -110,6 +110,13 @@ impl AirLimit {
         }
     }
 
+    /// The limit a word of the `air_limit` column names, as [`Self::as_str`] writes it.
+    pub fn parse(word: &str) -> Option<Self> {
+        [AirLimit::Single, AirLimit::Cumulative, AirLimit::Both]
+            .into_iter()
+            .find(|l| l.as_str() == word)
+    }
+
     /// Whether the single-bubble limit is among those reached.
     pub const fn single(self) -> bool {
         matches!(self, AirLimit::Single | AirLimit::Both)

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::labels::csv_problem;
 use super::{write_atomic, Error};
-use crate::event::{Class, Event};
+use crate::event::{AirLimit, Class, Event};
 
 /// The columns [`write_events`] writes, in order: the spec's six, then the features.
 const COLUMNS: [&str; 14] = [
@@ -164,7 +164,8 @@ pub fn read_events(path: &Path) -> Result<Vec<EventRow>, Error> {
                 .unwrap_or(f64::NAN),
             single_limit: limit_col
                 .and_then(|c| record.get(c))
-                .is_some_and(|v| v.split('+').any(|w| w == "single")),
+                .and_then(AirLimit::parse)
+                .is_some_and(AirLimit::single),
         });
     }
     Ok(rows)
