@@ -25,6 +25,7 @@ use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::detect::air::{self, AirSizing};
 use crate::detect::classify::{self, FeatureVector, FEATURE_NAMES, N_FEATURES};
 use crate::detect::tree::{self, Node, LEAF};
 use crate::eval::TOLERANCE_S;
@@ -47,6 +48,10 @@ pub struct Row {
     pub input: FeatureVector,
     /// 0 air, 1 clot, 2 artifact (anything that is no embolus).
     pub target: usize,
+    /// The labelled diameter when the detector called the event air and it is a bubble
+    /// smaller than the lumen (simulator kinds `micro` and `bubble`), else NaN: what
+    /// [`fit_air_sizing`] learns from.
+    pub bubble_um: f32,
 }
 
 /// Matches each classified event of one recording to its labels: an event overlapping an
@@ -59,14 +64,21 @@ pub fn rows(events: &[Event], labels: &[Label]) -> Vec<Row> {
         .filter(|e| e.sensor != crate::event::Sensor::Both)
         .map(|e| {
             let (s, t) = (e.start_us as f64 * 1e-6, e.end_us as f64 * 1e-6);
-            let target = labels
+            let label = labels
                 .iter()
                 .filter(|l| l.class.is_alarm())
-                .find(|l| s <= l.end_s + TOLERANCE_S && t >= l.start_s - TOLERANCE_S)
-                .map_or(2, |l| class_index(l.class));
+                .find(|l| s <= l.end_s + TOLERANCE_S && t >= l.start_s - TOLERANCE_S);
+            let bubble = label.filter(|l| {
+                e.class == Class::Air
+                    && l.class == Class::Air
+                    && matches!(l.kind.as_deref(), Some("micro" | "bubble"))
+            });
             Row {
                 input: e.classifier_input,
-                target,
+                target: label.map_or(2, |l| class_index(l.class)),
+                bubble_um: bubble
+                    .and_then(|l| l.size_um)
+                    .map_or(f32::NAN, |d| d as f32),
             }
         })
         .collect()
@@ -112,6 +124,84 @@ pub struct Trained {
     /// Training accuracy of linfa-trees' CART with the same depth and leaf size, one tree on
     /// all rows: the outside reference for the fit.
     pub linfa_training_accuracy: f64,
+    /// How air is sized from the labelled bubbles ([`fit_air_sizing`]).
+    pub sizing: SizingFit,
+}
+
+/// The air sizing with the figures of its fit.
+#[derive(Clone, Copy, Debug)]
+pub struct SizingFit {
+    /// The exported lines.
+    pub sizing: AirSizing,
+    /// Bubbles each line was fit on (ultrasound, optical).
+    pub rows: [usize; 2],
+    /// Standard deviation of log10 of the diameter around each line.
+    pub residual_sd: [f64; 2],
+}
+
+/// Least-squares line through `(x, y)`: `[intercept, slope]` and the residuals' standard
+/// deviation; `None` with fewer than 10 points or no spread in `x`.
+fn line_fit(points: &[(f64, f64)]) -> Option<([f64; 2], f64)> {
+    let n = points.len() as f64;
+    if points.len() < 10 {
+        return None;
+    }
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x / n, b + y / n));
+    let (sxx, sxy) = points.iter().fold((0.0, 0.0), |(a, b), &(x, y)| {
+        (a + (x - mx) * (x - mx), b + (x - mx) * (y - my))
+    });
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let var = points
+        .iter()
+        .map(|&(x, y)| (y - intercept - slope * x).powi(2))
+        .sum::<f64>()
+        / n;
+    Some(([intercept, slope], var.sqrt()))
+}
+
+/// Fits how air smaller than the lumen is sized ([`AirSizing`]): log10 of the labelled
+/// diameter against the peak EBR of single-sensor ultrasound sightings, and against log10 of
+/// the rise of single-sensor optical ones, over the rows of labelled bubbles
+/// ([`Row::bubble_um`]). Sightings the detector takes as filling the lumen are left out: they
+/// are not sized by these lines.
+///
+/// The least-squares line predicts the size from the intensity, so its slope is shallower than
+/// the physics' (20 dB per decade of size for gas above resonance) where the intensity
+/// scatters with the bubble's path through the beam: it is the best guess of the size given
+/// the intensity, over the training set's sizes.
+pub fn fit_air_sizing(rows: &[Row]) -> Result<SizingFit, String> {
+    let (mut us, mut opt) = (Vec::new(), Vec::new());
+    for r in rows.iter().filter(|r| r.bubble_um > 0.0) {
+        let v = &r.input;
+        let y = f64::from(r.bubble_um).log10();
+        let (has_us, has_opt) = (v[0] > 0.5, v[11] > 0.5);
+        if has_us && !has_opt && v[1].is_finite() {
+            if !(v[8] > air::LUMEN_CLIP && v[1] > air::LUMEN_EBR_DB) {
+                us.push((f64::from(v[1]), y));
+            }
+        } else if has_opt && !has_us && v[12] > 0.0 && v[12] < air::LUMEN_RISE {
+            opt.push((f64::from(v[12]).log10(), y));
+        }
+    }
+    let missing = |what: &str| {
+        format!("too few labelled bubbles (kind micro or bubble, with size_um) seen by the {what} sensor alone to size air by")
+    };
+    let (u, u_sd) = line_fit(&us).ok_or_else(|| missing("ultrasound"))?;
+    let (o, o_sd) = line_fit(&opt).ok_or_else(|| missing("optical"))?;
+    Ok(SizingFit {
+        sizing: AirSizing {
+            ultrasound: [u[0] as f32, u[1] as f32],
+            optical: [o[0] as f32, o[1] as f32],
+        },
+        rows: [us.len(), opt.len()],
+        residual_sd: [u_sd, o_sd],
+    })
 }
 
 impl Trained {
@@ -188,6 +278,7 @@ pub fn fit(rows: &[Row], options: &TrainOptions) -> Result<Trained, String> {
         training_accuracy: right as f64 / n,
         single_training_accuracy: single_right as f64 / n,
         linfa_training_accuracy: linfa_right as f64 / n,
+        sizing: fit_air_sizing(rows)?,
     })
 }
 
@@ -366,7 +457,18 @@ pub fn render(trained: &Trained, provenance: &str) -> String {
         trained.nodes(),
         trained.nodes() * core::mem::size_of::<Node>()
     );
-    let _ = writeln!(s, "use super::tree::Node;\n");
+    let _ = writeln!(s, "use super::air::AirSizing;\nuse super::tree::Node;\n");
+    let z = &trained.sizing;
+    let _ = writeln!(
+        s,
+        "/// How air smaller than the lumen is sized: log10 of the diameter (µm) against the peak EBR\n/// ({} bubbles seen by ultrasound alone, residual {:.3} decades) and against log10 of the optical\n/// rise ({} seen by the optical sensor alone, residual {:.3} decades).",
+        z.rows[0], z.residual_sd[0], z.rows[1], z.residual_sd[1]
+    );
+    let _ = writeln!(
+        s,
+        "#[rustfmt::skip]\npub const AIR_SIZING: AirSizing = AirSizing {{ ultrasound: {:?}, optical: {:?} }};\n",
+        z.sizing.ultrasound, z.sizing.optical
+    );
     let _ = writeln!(s, "/// The bag of trees, each root first in pre-order.");
     let _ = writeln!(s, "#[rustfmt::skip]");
     let _ = writeln!(s, "pub const TREES: [&[Node]; {}] = [", trained.trees.len());

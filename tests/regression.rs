@@ -54,6 +54,17 @@ fn regression_set_scores_at_or_above_its_floors() {
         "air latency {}",
         r.air.latency_median_s
     );
+    // Air volumes (twelfth session, sized by intensity and lumen-filling air as a column):
+    // 16 of 23 within 10× of the labelled sphere (5 of 23 when sized by duration), 5 of the 6
+    // labelled at or over the 50-µL single-bubble limit flagged, 2 under it flagged (13).
+    let v = &r.air_volume;
+    assert!(
+        v.within_10x >= 0.65,
+        "air volumes within 10×: {}",
+        v.within_10x
+    );
+    assert!(v.over_limit_flagged >= 5, "{v:?}");
+    assert!(v.under_limit_flagged <= 3, "{v:?}");
 }
 
 /// Streaming a real recording in different read sizes gives the same events, bit for bit.

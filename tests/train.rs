@@ -37,6 +37,23 @@ fn the_same_events_give_the_same_tree() {
     let a = fit(&all, &settings).unwrap();
     let b = fit(&all, &settings).unwrap();
     assert_eq!(a.trees, b.trees);
+    assert_eq!(a.sizing.sizing, b.sizing.sizing);
+    // Air sizing: the size grows with the intensity, never faster than the physics allows.
+    // Gas above resonance scatters in proportion to its cross-section (20 dB per decade of
+    // size); a bubble in the light beam removes blood in proportion to its volume while it is
+    // small against the beam (a third of a decade of size per decade of rise) and to its
+    // length once wider (a decade per decade). A least-squares line of size on a noisy
+    // intensity is shallower than the physics, not steeper.
+    let z = a.sizing;
+    eprintln!("air sizing {z:?}");
+    let [_, per_db] = z.sizing.ultrasound;
+    let [_, per_decade] = z.sizing.optical;
+    assert!(per_db > 0.01 && per_db <= 0.05, "{per_db} decades per dB");
+    assert!(
+        per_decade > 0.1 && per_decade <= 1.0,
+        "{per_decade} decades per decade"
+    );
+    assert!(z.rows[0] >= 30 && z.rows[1] >= 10, "{:?}", z.rows);
     eprintln!(
         "{} events: bag {:.4}, one tree {:.4}, linfa-trees {:.4}",
         all.len(),

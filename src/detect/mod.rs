@@ -720,8 +720,7 @@ impl Detector {
         } else {
             self.classify(&input)
         };
-        features.volume_ul =
-            self.volume_ul(decision.class, features.duration_ms, beam_mm, p.decide_us);
+        features.volume_ul = self.volume_ul(decision.class, &input, beam_mm, p.decide_us);
         let event = Event {
             class: decision.class,
             start_us: p.start_us,
@@ -791,7 +790,7 @@ impl Detector {
         }
     }
 
-    fn volume_ul(&self, class: Class, duration_ms: f32, beam_mm: f32, now_us: u64) -> f32 {
+    fn volume_ul(&self, class: Class, input: &FeatureVector, beam_mm: f32, now_us: u64) -> f32 {
         if class != Class::Air {
             return f32::NAN;
         }
@@ -803,7 +802,7 @@ impl Detector {
             .line
             .tube_id_mm
             .unwrap_or(air::DEFAULT_TUBE_ID_MM);
-        air::bubble_volume_ul(duration_ms, v, beam_mm, d)
+        air::air_volume_ul(input, &model::AIR_SIZING, v, beam_mm, d)
     }
 
     fn emit_event(&mut self, mut event: Event, emit: &mut impl FnMut(&Event)) {
