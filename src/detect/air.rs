@@ -79,13 +79,14 @@ pub const LUMEN_CLIP: f32 = 0.1;
 /// ... stronger than this, is taken as filling the lumen (a slug's specular interface).
 ///
 /// Chosen on the training set's detected air (`data/train`, 1,285 air emboli, 184 slugs),
-/// with the sizing above, counting slugs whose volume at the alarm reaches the default 50-µL
-/// single-bubble limit and bubbles under it that are wrongly flagged: clip share 0.1 and 40 dB:
-/// 118 slugs, 96 false flags; 30 dB: 135, 187; 50 dB: 91, 42; never (unclipped sizing only):
-/// 67, 8; the duration rule before: 118, 548.
+/// counting slugs whose volume at the alarm reaches the default 50-µL single-bubble limit and
+/// bubbles under it that are wrongly flagged: clip share 0.1 and 40 dB: 151 slugs, 129 wrong
+/// flags; 30 dB: 153, 222; 50 dB: 127, 58; clip share 0.3: 143, 104; never (optical lumen
+/// only): 116, 30; the duration rule before: 118, 548.
 pub const LUMEN_EBR_DB: f32 = 40.0;
 /// An optical rise at least this large (the light up by 45 %) is taken as filling the lumen:
-/// on `data/train` the detected bubbles' rises reach 0.38 (p90), slugs' 0.49 (p10) to 3.2.
+/// on `data/train` the detected bubbles' rises reach 0.38 (p90), slugs' 0.49 (p10) to 3.2
+/// (counted as above: 0.25: 158 slugs, 149 wrong flags; 0.45: 151, 129; 1.0: 130, 121).
 /// So is a fall in air: the only gas that lowers the transmission is a slug's front meniscus
 /// (see `classify::physics`).
 pub const LUMEN_RISE: f32 = 0.45;
