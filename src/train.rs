@@ -179,13 +179,14 @@ pub fn fit_air_sizing(rows: &[Row]) -> Result<SizingFit, String> {
     let (mut us, mut opt) = (Vec::new(), Vec::new());
     for r in rows.iter().filter(|r| r.bubble_um > 0.0) {
         let v = &r.input;
+        if air::fills_lumen(v) {
+            continue;
+        }
         let y = f64::from(r.bubble_um).log10();
         let (has_us, has_opt) = (v[0] > 0.5, v[11] > 0.5);
         if has_us && !has_opt && v[1].is_finite() {
-            if !(v[8] > air::LUMEN_CLIP && v[1] > air::LUMEN_EBR_DB) {
-                us.push((f64::from(v[1]), y));
-            }
-        } else if has_opt && !has_us && v[12] > 0.0 && v[12] < air::LUMEN_RISE {
+            us.push((f64::from(v[1]), y));
+        } else if has_opt && !has_us && v[12] > 0.0 {
             opt.push((f64::from(v[12]).log10(), y));
         }
     }

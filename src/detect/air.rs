@@ -1,6 +1,7 @@
 //! Air volume: per bubble, and accumulated over a sliding window, as infusion and bypass
 //! safety logic alarm on both (COBE US 5,394,732; Hospira US 9,498,583).
 
+use super::classify::FeatureVector;
 use crate::event::AirLimit;
 
 /// Optical beam width along the tube: the bubble is seen while any part of it is in the
@@ -96,28 +97,36 @@ fn sphere_ul(d_mm: f32) -> f32 {
     core::f32::consts::PI / 6.0 * d_mm * d_mm * d_mm
 }
 
-/// Estimated gas volume of an air sighting, from its classifier input (see
-/// [`super::classify::features`]): air seen as filling the lumen ([`LUMEN_CLIP`],
-/// [`LUMEN_EBR_DB`], [`LUMEN_RISE`]; or an optical fall) is a column of the lumen's diameter `tube_id_mm`, as long as
-/// it was seen moving at `velocity_m_s` until the alarm beyond the beam (`beam_mm`) and never
-/// shorter than the lumen is wide; anything else is a sphere sized by [`AirSizing`] (the
-/// optical rise when there is one, it scatters less), never wider than the lumen. NaN when
-/// the input has no measure to size by.
+/// Whether an air sighting, by its classifier input (see [`super::classify::features`]), is
+/// taken as filling the lumen: an ultrasound echo clipped on over [`LUMEN_CLIP`] of its frames
+/// above [`LUMEN_EBR_DB`], an optical rise of [`LUMEN_RISE`] or more, or an optical fall.
+pub fn fills_lumen(input: &FeatureVector) -> bool {
+    let (has_us, ebr, clip) = (input[0] > 0.5, input[1], input[8]);
+    let (has_opt, rise) = (input[11] > 0.5, input[12]);
+    let lumen_us = has_us && clip > LUMEN_CLIP && ebr > LUMEN_EBR_DB;
+    let lumen_opt = has_opt && rise.is_finite() && !(0.0..LUMEN_RISE).contains(&rise);
+    lumen_us || lumen_opt
+}
+
+/// Estimated gas volume of an air sighting, from its classifier input: air that fills the
+/// lumen ([`fills_lumen`]) is a column of the lumen's diameter `tube_id_mm`, as long as it was
+/// seen moving at `velocity_m_s` until the alarm beyond the beam (`beam_mm`), and never shorter
+/// than the lumen is wide; anything else is a sphere sized by [`AirSizing`] (from the optical
+/// rise when there is one: it scatters less), never wider than the lumen. NaN when the input
+/// has no measure to size by.
 ///
 /// A slug's volume is the air seen by the alarm, a floor: the alarm is raised 12–30 ms after
 /// the slug's front arrives, long before its rear.
 pub fn air_volume_ul(
-    input: &[f32],
+    input: &FeatureVector,
     sizing: &AirSizing,
     velocity_m_s: f32,
     beam_mm: f32,
     tube_id_mm: f32,
 ) -> f32 {
-    let (has_us, ebr, us_ms, clip) = (input[0] > 0.5, input[1], input[2], input[8]);
+    let (has_us, ebr, us_ms) = (input[0] > 0.5, input[1], input[2]);
     let (has_opt, rise, opt_ms) = (input[11] > 0.5, input[12], input[13]);
-    let lumen_us = has_us && clip > LUMEN_CLIP && ebr > LUMEN_EBR_DB;
-    let lumen_opt = has_opt && rise.is_finite() && !(0.0..LUMEN_RISE).contains(&rise);
-    if lumen_us || lumen_opt {
+    if fills_lumen(input) {
         let ms = if has_us { us_ms } else { opt_ms };
         let length_mm = (velocity_m_s * ms - beam_mm).max(tube_id_mm);
         let column = core::f32::consts::PI * tube_id_mm * tube_id_mm / 4.0 * length_mm;
