@@ -121,6 +121,11 @@ impl AirLimit {
     pub const fn single(self) -> bool {
         matches!(self, AirLimit::Single | AirLimit::Both)
     }
+
+    /// Whether the cumulative limit is among those reached.
+    pub const fn cumulative(self) -> bool {
+        matches!(self, AirLimit::Cumulative | AirLimit::Both)
+    }
 }
 
 /// One detected event. Times are integer microseconds of stream time from t = 0, so that no
@@ -145,6 +150,10 @@ pub struct Event {
     pub fault: Option<FaultKind>,
     /// For air, the air limit this event reaches, if any.
     pub air_limit: Option<AirLimit>,
+    /// An air event that follows a slug's alarm once the slug has passed the optical sensor:
+    /// its start is the alarm's, its end the slug's rear, its volume the whole slug's (see
+    /// [`crate::detect::optical::OptPassage`]).
+    pub passage: bool,
     /// Everything the classifier saw (see [`crate::detect::classify::FEATURE_NAMES`]); NaN
     /// where a sensor did not see the event. Kept for training and for review.
     pub classifier_input: crate::detect::classify::FeatureVector,

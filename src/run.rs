@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::detect::air::{AirLimits, AirWindow};
+use crate::detect::air::{AirLedger, AirLimits};
 use crate::detect::{ConfigError, Detector, DetectorConfig, MEMORY_S};
 use crate::event::{Class, Event, Sensor};
 use crate::io::{self, Recording, WavStream};
@@ -226,14 +226,14 @@ fn run_segments(
             let check = seg.to_us..seg.to_us.saturating_add(CHECK_S * 1_000_000);
             let (own, beyond): (Vec<Event>, Vec<Event>) = events
                 .into_iter()
-                .filter(|e| seg.owns(e.start_us) || check.contains(&e.start_us))
-                .partition(|e| seg.owns(e.start_us));
+                .filter(|e| seg.owns(owner_us(e)) || check.contains(&owner_us(e)))
+                .partition(|e| seg.owns(owner_us(e)));
             Ok((own, beyond))
         })
         .collect::<Result<Vec<_>, RunError>>()?;
     for (k, pair) in parts.windows(2).enumerate() {
         let end = plan[k].to_us.saturating_add(CHECK_S * 1_000_000);
-        let next: Vec<&Event> = pair[1].0.iter().filter(|e| e.start_us < end).collect();
+        let next: Vec<&Event> = pair[1].0.iter().filter(|e| owner_us(e) < end).collect();
         let beyond = &pair[0].1;
         if next.len() != beyond.len() || next.iter().zip(beyond).any(|(a, b)| !same(a, b)) {
             return Ok(None);
@@ -242,6 +242,19 @@ fn run_segments(
     let mut events: Vec<Event> = parts.into_iter().flat_map(|(own, _)| own).collect();
     accumulate_air(&mut events, &config.air_limits);
     Ok(Some(events))
+}
+
+/// The time that says which segment an event belongs to: its start, but a slug's passage's
+/// alarm time (its end). A passage is reported only once seen to its end, which may lie beyond
+/// the tail of the segment it began in; the segment it ends in was fed from far enough back
+/// (the warm-up, at least [`MEMORY_S`], beyond the longest passage followed) to have seen it
+/// whole.
+fn owner_us(e: &Event) -> u64 {
+    if e.passage {
+        e.detected_us
+    } else {
+        e.start_us
+    }
 }
 
 /// Two events equal in every field, floats by their bits, but the sliding-window air total
@@ -315,17 +328,21 @@ fn plan_segments(
 }
 
 /// Sums the air of the sliding window again over merged events, in the order the detector
-/// decides them (decision time; optical before ultrasound; start), as one stream would have.
+/// decides them (decision time; optical before ultrasound before a slug's passage; start), as one stream would have.
 fn accumulate_air(events: &mut [Event], limits: &AirLimits) {
     let mut order: Vec<usize> = (0..events.len())
         .filter(|&i| events[i].class == Class::Air && events[i].features.volume_ul.is_finite())
         .collect();
-    let rank = |e: &Event| u8::from(e.sensor != Sensor::Optical);
+    let rank = |e: &Event| match (e.passage, e.sensor) {
+        (true, _) => 2,
+        (false, Sensor::Optical) => 0,
+        (false, _) => 1,
+    };
     order.sort_by_key(|&i| (events[i].detected_us, rank(&events[i]), events[i].start_us));
-    let mut window = AirWindow::new(limits.window_s);
+    let mut ledger = AirLedger::new(limits.window_s);
     for i in order {
         let e = &mut events[i];
-        let total = window.add(e.start_us, e.features.volume_ul);
+        let total = ledger.add(e.start_us, e.end_us, e.features.volume_ul, e.passage);
         e.features.cumulative_ul = total;
         e.air_limit = limits.reached(e.features.volume_ul, total);
     }

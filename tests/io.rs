@@ -240,6 +240,7 @@ fn events_round_trip_with_exact_microseconds() {
         },
         fault: None,
         air_limit: Some(clotair::event::AirLimit::Cumulative),
+        passage: true,
         classifier_input: [f32::NAN; clotair::detect::classify::N_FEATURES],
     };
     let fault = Event {
@@ -252,20 +253,21 @@ fn events_round_trip_with_exact_microseconds() {
         features: Features::UNKNOWN,
         fault: Some(FaultKind::LossOfCoupling),
         air_limit: None,
+        passage: false,
         classifier_input: [f32::NAN; clotair::detect::classify::N_FEATURES],
     };
     io::write_events(&path, &[air, fault]).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "class,start_s,end_s,detected_s,confidence,sensor,ebr_db,duration_ms,peak_hz,optical_delta,volume_ul,fault,cumulative_ul,air_limit");
+    assert_eq!(lines[0], "class,start_s,end_s,detected_s,confidence,sensor,ebr_db,duration_ms,peak_hz,optical_delta,volume_ul,fault,cumulative_ul,air_limit,passage");
     // Sorted by alarm time; NaN features are empty cells.
     assert_eq!(
         lines[1],
-        "fault,7200000.000123,7200000.500000,0.000900,1,ultrasound,,,,,,loss_of_coupling,,"
+        "fault,7200000.000123,7200000.500000,0.000900,1,ultrasound,,,,,,loss_of_coupling,,,"
     );
     assert_eq!(
         lines[2],
-        "air,1.000001,1.020000,1.050000,0.875,both,18.5,19.999,812.5,0.0125,0.004,,12.5,cumulative"
+        "air,1.000001,1.020000,1.050000,0.875,both,18.5,19.999,812.5,0.0125,0.004,,12.5,cumulative,1"
     );
     let rows = io::read_events(&path).unwrap();
     assert_eq!(rows.len(), 2);

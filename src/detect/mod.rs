@@ -43,13 +43,13 @@ use num_complex::Complex32;
 use crate::event::{Class, Event, Features, Sensor};
 use crate::line::LineGeometry;
 
-use air::{AirLimits, AirWindow};
+use air::{AirLedger, AirLimits};
 use classify::{features, Decision, FeatureVector};
 use faults::{FaultMonitor, FaultReport};
-use optical::{OptFeatures, OptSighting, OptThresholds, OpticalPath};
+use optical::{OptFeatures, OptPassage, OptSighting, OptThresholds, OpticalPath};
 use time::{ms_to_us, to_us};
 use tree::Node;
-use ultrasound::{UltrasoundPath, UsSighting, UsThresholds};
+use ultrasound::{UltrasoundPath, UsPassage, UsSighting, UsThresholds};
 
 /// Speed of sound in blood (signal model: c = 1540 m/s).
 pub const SPEED_OF_SOUND_M_S: f32 = 1540.0;
@@ -97,14 +97,16 @@ const HISTORY: usize = 32;
 /// ultrasound sighting that measured it; older, it is taken as unknown.
 pub const VELOCITY_MAX_AGE_S: u64 = 30;
 /// The longest the detector's decisions depend on past signal, s: the velocity's age, beyond
-/// the coupling reference (the median of 20 one-second blocks), the envelope's two 2-s epochs
-/// and the longest transit between the sensors. The recursive states (filters, running
+/// the coupling reference (the median of 20 one-second blocks), the envelope's two 2-s epochs,
+/// the longest transit between the sensors and the longest slug's passage followed
+/// ([`optical::MAX_PASSAGE_S`]). The recursive states (filters, running
 /// means) forget their start exponentially and are snapped to 15 bits on a fixed grid
 /// (`dsp::snap`), so that they become bit-identical well within it. A stream fed from a point
 /// of a recording on, with at least this much signal before the part that counts, gives that
 /// part's events as the whole stream does: the segment mode of the batch runner rests on it
 /// (and `tests/segments.rs` checks it, every field bit for bit).
 pub const MEMORY_S: u64 = VELOCITY_MAX_AGE_S + 5;
+const _: () = assert!(optical::MAX_PASSAGE_S + 2.0 < MEMORY_S as f32);
 
 /// Everything the detector is configured with.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -191,6 +193,17 @@ enum Item {
     Us(UsSighting),
     Opt(OptSighting),
     Fault(Sensor, FaultReport),
+    Passage(Passage),
+}
+
+/// A slug's passage through a sensor's beam, as the optical or the ultrasound path followed
+/// it: stream times, µs.
+#[derive(Clone, Copy, Debug)]
+struct Passage {
+    sensor: Sensor,
+    end_us: u64,
+    /// The optical rise's peak relative change; NaN for the ultrasound.
+    peak: f32,
 }
 
 impl Item {
@@ -200,6 +213,7 @@ impl Item {
             Item::Fault(..) => 0,
             Item::Opt(_) => 1,
             Item::Us(_) => 2,
+            Item::Passage(_) => 3,
         }
     }
 }
@@ -236,7 +250,10 @@ pub struct Detector {
     opt_ended: bool,
     pending: heapless::Vec<Pending, PENDING>,
     history: heapless::Deque<Seen, HISTORY>,
-    air: AirWindow,
+    air: AirLedger,
+    /// Start (µs, before `origin_us`) and confidence of the latest air alarms, for the
+    /// passages the sightings behind them opened.
+    recent_air: heapless::Deque<(u64, f32), { air::RECENT }>,
     simultaneous_us: u64,
     /// cos θ of the insonation angle, computed once here (libm's `cosf` works in f64, which
     /// the M4F does in software).
@@ -250,6 +267,39 @@ pub struct Detector {
     opt_onset_delay_us: u64,
     /// Stream time of the first sample fed, µs: added to every event's times.
     origin_us: u64,
+}
+
+/// The pending decision of a slug's passage that began at sample `start` and was reported
+/// at `ready`: after the decision on the sighting that opened it (which waits `wait_us`
+/// past its start for the other sensor), so that the sighting is decided first.
+fn passage_pending(start: u64, ready: u64, rate: u32, wait_us: u64, passage: Passage) -> Pending {
+    let start_us = to_us(start, rate);
+    Pending {
+        decide_us: to_us(ready, rate).max(start_us + wait_us),
+        start_us,
+        item: Item::Passage(passage),
+        deferred: false,
+    }
+}
+
+impl Passage {
+    fn optical(p: OptPassage, rate: u32, wait_us: u64) -> Pending {
+        let passage = Passage {
+            sensor: Sensor::Optical,
+            end_us: to_us(p.end, rate),
+            peak: p.peak,
+        };
+        passage_pending(p.start, p.ready, rate, wait_us, passage)
+    }
+
+    fn ultrasound(p: UsPassage, rate: u32, wait_us: u64) -> Pending {
+        let passage = Passage {
+            sensor: Sensor::Ultrasound,
+            end_us: to_us(p.end, rate),
+            peak: f32::NAN,
+        };
+        passage_pending(p.start, p.ready, rate, wait_us, passage)
+    }
 }
 
 fn check_rate(rate: Option<u32>, err: ConfigError) -> Result<(), ConfigError> {
@@ -322,7 +372,8 @@ impl Detector {
             opt_ended: config.optical_rate_hz.is_none(),
             pending: heapless::Vec::new(),
             history: heapless::Deque::new(),
-            air: AirWindow::new(config.air_limits.window_s),
+            air: AirLedger::new(config.air_limits.window_s),
+            recent_air: heapless::Deque::new(),
             simultaneous_us: ms_to_us(SIMULTANEOUS_MS),
             blood_mean_hz: f32::NAN,
             blood_mean_at_us: 0,
@@ -382,6 +433,7 @@ impl Detector {
         let rate = us.clock().rate_hz();
         let simultaneous_us = self.simultaneous_us;
         let opt_delay = self.opt_onset_delay_us;
+        let ultrasound_only = self.opt.is_none();
         for pair in iq.chunks_exact(2) {
             let clean = monitor.process([pair[0], pair[1]], &mut |f| {
                 let p = Pending {
@@ -407,6 +459,14 @@ impl Detector {
                     let _ = pending.push(p);
                 },
             );
+            // With the optical sensor upstream, a slug is followed there (where the light
+            // shows it plainly), and counted once.
+            if ultrasound_only {
+                if let Some(passage) = us.take_passage() {
+                    let wait = simultaneous_us + opt_delay;
+                    let _ = pending.push(Passage::ultrasound(passage, rate, wait));
+                }
+            }
         }
         self.decide(emit);
     }
@@ -450,6 +510,9 @@ impl Detector {
                 };
                 let _ = pending.push(p);
             });
+            if let Some(passage) = opt.take_passage() {
+                let _ = pending.push(Passage::optical(passage, rate, simultaneous_us + us_delay));
+            }
         }
         self.decide(emit);
     }
@@ -481,6 +544,10 @@ impl Detector {
                     deferred: false,
                 });
             });
+            if let (Some(passage), true) = (us.take_passage(), self.opt.is_none()) {
+                let wait = self.simultaneous_us + self.opt_onset_delay_us;
+                let _ = pending.push(Passage::ultrasound(passage, rate, wait));
+            }
         }
         if let Some(opt) = self.opt.as_mut() {
             let rate = opt.clock().rate_hz();
@@ -492,6 +559,10 @@ impl Detector {
                     deferred: false,
                 });
             });
+            if let Some(passage) = opt.take_passage() {
+                let wait = self.simultaneous_us + self.us_onset_delay_us;
+                let _ = pending.push(Passage::optical(passage, rate, wait));
+            }
         }
         self.us_ended = true;
         self.opt_ended = true;
@@ -553,13 +624,60 @@ impl Detector {
                     features: Features::UNKNOWN,
                     fault: Some(f.kind),
                     air_limit: None,
+                    passage: false,
                     classifier_input: [f32::NAN; classify::N_FEATURES],
                 };
                 self.emit_event(event, emit);
             }
             Item::Opt(s) => self.decide_optical(p, s, emit),
             Item::Us(s) => self.decide_ultrasound(p, s, emit),
+            Item::Passage(passage) => self.decide_passage(p, passage, emit),
         }
+    }
+
+    /// A slug's passage, as a sensor followed it: an air event with the slug's whole volume
+    /// when it was a slug (an optical rise: [`air::passage_is_slug`]; the ultrasound follows
+    /// only a blocked beam) and the sighting that opened it alarmed as air, else nothing.
+    // Out of line: rare, and the firmware has the flash for one copy.
+    #[inline(never)]
+    fn decide_passage(&mut self, p: Pending, passage: Passage, emit: &mut impl FnMut(&Event)) {
+        let Some(&(_, confidence)) = self.recent_air.iter().find(|a| a.0 == p.start_us) else {
+            return;
+        };
+        let end_us = passage.end_us;
+        let duration_ms = (end_us - p.start_us) as f32 * 1e-3;
+        let v = self
+            .mean_velocity_m_s(p.decide_us)
+            .unwrap_or(air::DEFAULT_VELOCITY_M_S);
+        let d = self
+            .config
+            .line
+            .tube_id_mm
+            .unwrap_or(air::DEFAULT_TUBE_ID_MM);
+        if passage.sensor == Sensor::Optical
+            && !air::passage_is_slug(passage.peak, duration_ms, v, d)
+        {
+            return;
+        }
+        let event = Event {
+            class: Class::Air,
+            start_us: p.start_us,
+            end_us,
+            detected_us: p.decide_us,
+            confidence,
+            sensor: passage.sensor,
+            features: Features {
+                duration_ms,
+                optical_delta: passage.peak,
+                volume_ul: air::passage_volume_ul(duration_ms, v, d),
+                ..Features::UNKNOWN
+            },
+            fault: None,
+            air_limit: None,
+            passage: true,
+            classifier_input: [f32::NAN; classify::N_FEATURES],
+        };
+        self.emit_event(event, emit);
     }
 
     fn decide_optical(&mut self, p: Pending, s: OptSighting, emit: &mut impl FnMut(&Event)) {
@@ -731,6 +849,7 @@ impl Detector {
             features,
             fault: None,
             air_limit: None,
+            passage: false,
             classifier_input: input,
         };
         (event, decision)
@@ -806,12 +925,17 @@ impl Detector {
     }
 
     fn emit_event(&mut self, mut event: Event, emit: &mut impl FnMut(&Event)) {
+        if event.class == Class::Air && !event.passage {
+            air::push_recent(&mut self.recent_air, (event.start_us, event.confidence));
+        }
         event.start_us += self.origin_us;
         event.end_us += self.origin_us;
         event.detected_us += self.origin_us;
         if event.class == Class::Air && event.features.volume_ul.is_finite() {
             let volume = event.features.volume_ul;
-            let total = self.air.add(event.start_us, volume);
+            let total = self
+                .air
+                .add(event.start_us, event.end_us, volume, event.passage);
             event.features.cumulative_ul = total;
             event.air_limit = self.config.air_limits.reached(volume, total);
         }

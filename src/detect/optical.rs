@@ -80,6 +80,51 @@ pub const STAY_CHECK_S: f32 = 0.1;
 /// Events whose later change is remembered: more than can open within the longest wait for a
 /// deferred decision.
 const STAYS: usize = 16;
+/// A rise sighting of at least this relative change is followed as a possible slug's
+/// passage: a slug's front can be slower than the 12 ms a sighting is reported in (a slow
+/// flow, a low haematocrit), and this is well above the pump's ripple (a few per cent, signal
+/// model), which would hold a passage open.
+pub const PASSAGE_OPEN: f32 = 0.2;
+/// A passage lasts while the light stands above this share of its peak rise over the blood's
+/// light before it: a slug holds the light near the empty tube's, and its rear meniscus dips
+/// it below the blood's (signal model).
+pub const PASSAGE_HOLD: f32 = 0.5;
+/// A passage ends after the light has stayed under [`PASSAGE_HOLD`] this long: longer than a
+/// meniscus's dip on the slug's front edge.
+pub const PASSAGE_HANGOVER_S: f32 = 0.010;
+/// A passage still followed this long after it began is dropped, not reported: a level change
+/// (a haematocrit step, a lamp), not a slug (one of 80 mL in a 4.76-mm tube at 0.3 m/s passes
+/// in 15 s). A passage the stream ends in is dropped too: only a passage seen to its end is
+/// reported. So the detector's memory of a passage is bounded by this, under
+/// [`super::MEMORY_S`].
+pub const MAX_PASSAGE_S: f32 = 20.0;
+
+/// A possible slug's passage through the optical beam, followed from a rise of at least
+/// [`PASSAGE_OPEN`] until the light falls back (see [`OpticalPath::take_passage`]); whether
+/// it was a slug is the detector's decision ([`super::air::passage_is_slug`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptPassage {
+    /// First sample of the rise sighting that opened it.
+    pub start: u64,
+    /// Last sample above [`PASSAGE_HOLD`] of the peak, plus one.
+    pub end: u64,
+    /// Sample at which it was reported.
+    pub ready: u64,
+    /// Peak relative change of transmission over the blood's before the rise.
+    pub peak: f32,
+}
+
+/// A passage being followed.
+#[derive(Clone, Copy, Debug)]
+struct Following {
+    start: u64,
+    /// Each channel's baseline when the rise was reported (frozen since its onset): the
+    /// blood's light.
+    reference: [f32; 2],
+    peak: f32,
+    last_above: u64,
+    below: u32,
+}
 
 /// Tunable thresholds of the optical detector.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -240,6 +285,11 @@ pub struct OpticalPath {
     /// Recent closed events' onsets (µs) and [`Accum::stayed`].
     stays: [(u64, f32); STAYS],
     stays_next: usize,
+    following: Option<Following>,
+    /// A passage that ended, until taken.
+    passage: Option<OptPassage>,
+    passage_hangover: u32,
+    max_passage: u64,
 }
 
 impl OpticalPath {
@@ -283,6 +333,10 @@ impl OpticalPath {
             stay_check: (STAY_CHECK_S * fs) as u64,
             stays: [(u64::MAX, 0.0); STAYS],
             stays_next: 0,
+            following: None,
+            passage: None,
+            passage_hangover: ((PASSAGE_HANGOVER_S * fs) as u32).max(1),
+            max_passage: (MAX_PASSAGE_S * fs) as u64,
         })
     }
 
@@ -336,10 +390,81 @@ impl OpticalPath {
         self.noise_mad * 1.2533
     }
 
+    /// A possible slug's passage that has ended since the last call, if any: followed from an
+    /// optical rise sighting of at least [`PASSAGE_OPEN`] (whatever it is decided to be) while
+    /// the light stands above [`PASSAGE_HOLD`] of its peak over the blood's. At most one is
+    /// followed at a time; call it after every [`Self::process`].
+    #[inline]
+    pub fn take_passage(&mut self) -> Option<OptPassage> {
+        // Called per sample: the test alone while there is none.
+        if self.passage.is_some() {
+            self.passage.take()
+        } else {
+            None
+        }
+    }
+
+    /// Follows an open passage over sample `n`.
+    fn follow(&mut self, n: u64, x: [f32; 2]) {
+        let Some(f) = self.following.as_mut() else {
+            return;
+        };
+        let mut r = 0.0;
+        for (c, &v) in x.iter().enumerate().take(self.channels) {
+            r += v / f.reference[c] - 1.0;
+        }
+        let r = r / self.channels as f32;
+        if r > f.peak {
+            f.peak = r;
+        }
+        if r > PASSAGE_HOLD * f.peak {
+            f.last_above = n;
+            f.below = 0;
+        } else {
+            f.below += 1;
+        }
+        if f.below >= self.passage_hangover {
+            self.passage = Some(OptPassage {
+                start: f.start,
+                end: f.last_above + 1,
+                ready: n + 1,
+                peak: f.peak,
+            });
+            self.following = None;
+        } else if n + 1 - f.start >= self.max_passage {
+            self.following = None;
+        }
+    }
+
+    /// Reports a sighting, and begins following a passage if it is a large enough rise.
+    fn report(&mut self, s: OptSighting, out: &mut impl FnMut(OptSighting)) {
+        out(s);
+        if self.following.is_some() || s.features.delta < PASSAGE_OPEN {
+            return;
+        }
+        let mut reference = [1.0f32; 2];
+        for (r, b) in reference.iter_mut().zip(&self.baseline).take(self.channels) {
+            *r = b.median();
+        }
+        if reference[..self.channels]
+            .iter()
+            .all(|r| r.is_finite() && libm::fabsf(*r) > 1e-6)
+        {
+            self.following = Some(Following {
+                start: s.start,
+                reference,
+                peak: s.features.delta,
+                last_above: s.ready - 1,
+                below: 0,
+            });
+        }
+    }
+
     /// Processes one frame of 1 or 2 channel values (already checked finite).
     pub fn process(&mut self, x: [f32; 2], out: &mut impl FnMut(OptSighting)) {
         let n = self.clock.samples();
         self.clock.tick();
+        self.follow(n, x);
         if (n + 1) % self.snap_every == 0 {
             self.noise_mad = crate::dsp::snap(self.noise_mad);
         }
@@ -486,13 +611,13 @@ impl OpticalPath {
         if let Some(acc) = self.acc {
             if acc.below >= self.hangover {
                 if !acc.reported {
-                    out(self.sighting(&acc, n, false, sigma));
+                    self.report(self.sighting(&acc, n, false, sigma), out);
                 }
                 self.close(&acc);
                 self.acc = None;
             } else if !acc.reported && n - acc.start >= self.hold {
                 let sighting = self.sighting(&acc, n, true, sigma);
-                out(sighting);
+                self.report(sighting, out);
                 let check_at = sighting.end + self.stay_check;
                 if let Some(a) = self.acc.as_mut() {
                     a.reported = true;
@@ -537,9 +662,11 @@ impl OpticalPath {
             if !acc.reported {
                 let n = self.clock.samples();
                 let sigma = self.noise_sigma().max(1e-7);
-                out(self.sighting(&acc, n, false, sigma));
+                self.report(self.sighting(&acc, n, false, sigma), out);
             }
         }
+        // A passage the stream ends in was not seen to its end.
+        self.following = None;
     }
 
     /// Mean square of the colour reference's block-to-block change of one channel's log

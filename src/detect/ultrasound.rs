@@ -220,6 +220,18 @@ struct Analysis {
     burst_learnt: bool,
     /// Hops with clipped samples among the last `FRAME / HOP`, one bit each.
     clipped_hops: u8,
+    following: Option<Following>,
+    /// A passage that ended, until taken.
+    passage: Option<UsPassage>,
+    /// The blood's power over the band ([`BLOOD_POWER_TAU_S`]), its learning rate per frame
+    /// and the frames it has learnt.
+    blood_power: f32,
+    blood_alpha: f32,
+    blood_segments: u32,
+    /// No event open, no passage followed and the power never weak in the current segment.
+    segment_quiet: bool,
+    block_within_frames: u64,
+    max_passage_frames: u64,
 }
 
 /// After the received power was far below its reference (coupling lost, then back), for this
@@ -292,6 +304,52 @@ pub const BURST_MARGIN_DB: f32 = 3.0;
 /// Full-scale threshold for clipping: samples beyond it count as receiver overload.
 pub const CLIP_LEVEL: f32 = 0.985;
 
+/// Between a slug's front and rear interfaces the beam cannot cross the air and the blood's
+/// echo is lost (25–40 dB down in the simulator, signal model): a frame whose power over the
+/// band outside the wall filter's is under this share of the background's is blocked (−10 dB).
+pub const BLOCKED_RATIO: f32 = 0.1;
+/// Frames of the blood's echo back (or of the rear interface's) that end a blocked stretch:
+/// longer than a speckle peak.
+pub const UNBLOCK_FRAMES: u32 = 3;
+/// A sighting that fills the lumen is followed as a possible slug for this long for the
+/// blocked stretch to begin: its front interface's echo lasts while it crosses the beam.
+pub const BLOCK_WITHIN_S: f32 = MAX_EMBOLUS_S;
+/// Shortest blocked stretch that makes a slug's passage.
+pub const MIN_BLOCKED_FRAMES: u32 = 2;
+/// Time constant of the blood's power over the band, learnt from the envelope segments in
+/// which no event was open, no passage followed and the power never weak: the reference a
+/// blocked frame is measured against (once per segment: per frame it cost 0.5 points of the
+/// firmware's core at 16 kHz). Not the
+/// background envelope, which holds the largest segment means of up to 4 s and so the
+/// broadband splash of a clipped echo (a slug's front): against it the blood coming back
+/// behind the rear interface read as blocked for seconds.
+pub const BLOOD_POWER_TAU_S: f32 = 0.5;
+
+/// A slug's passage through the ultrasound beam: from a sighting that fills the lumen
+/// ([`super::air::LUMEN_CLIP`], [`super::air::LUMEN_EBR_DB`]) through the blood's echo lost
+/// behind its front interface, to the rear interface (see [`UltrasoundPath::take_passage`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UsPassage {
+    /// First sample of the sighting that opened it.
+    pub start: u64,
+    /// The first sample after the blocked stretch: about where the rear interface enters.
+    pub end: u64,
+    /// Sample at which it was reported.
+    pub ready: u64,
+}
+
+/// A passage being followed.
+#[derive(Clone, Copy, Debug)]
+struct Following {
+    start: u64,
+    start_frame: u64,
+    /// The background's power over the band when the sighting was reported: the blood's.
+    reference: f32,
+    blocked_frames: u32,
+    last_blocked: u64,
+    unblocked: u32,
+}
+
 impl UltrasoundPath {
     /// A path for I/Q sampled at `rate_hz`.
     #[inline(always)]
@@ -342,6 +400,14 @@ impl UltrasoundPath {
                 burst_max: [0.0; FRAME],
                 burst_learnt: false,
                 clipped_hops: 0,
+                following: None,
+                passage: None,
+                blood_power: 0.0,
+                blood_alpha: 1.0 - libm::expf(-(segment_samples as f32) / (BLOOD_POWER_TAU_S * fs)),
+                blood_segments: 0,
+                segment_quiet: true,
+                block_within_frames: (BLOCK_WITHIN_S * fs / HOP as f32) as u64,
+                max_passage_frames: (super::optical::MAX_PASSAGE_S * fs / HOP as f32) as u64,
                 interference_hold_frames: libm::ceilf(INTERFERENCE_HOLD_S * fs / HOP as f32) as u64,
             },
         })
@@ -394,8 +460,25 @@ impl UltrasoundPath {
     pub fn finish(&mut self, out: &mut impl FnMut(UsSighting)) {
         if let Some(acc) = self.a.acc.take() {
             if !acc.reported {
-                out(self.a.sighting(&acc, false));
+                let s = self.a.sighting(&acc, false);
+                self.a.report(s, out);
             }
+        }
+        // A passage the stream ends in was not seen to its end.
+        self.a.following = None;
+    }
+
+    /// A slug's passage that has ended since the last call, if any: followed from a sighting
+    /// that fills the lumen (whatever it is decided to be) while the blood's echo is lost
+    /// behind it ([`BLOCKED_RATIO`]). At most one is followed at a time; call it after every
+    /// [`Self::process`].
+    #[inline]
+    pub fn take_passage(&mut self) -> Option<UsPassage> {
+        // Called per sample: the test alone while there is none.
+        if self.a.passage.is_some() {
+            self.a.passage.take()
+        } else {
+            None
         }
     }
 }
@@ -421,6 +504,7 @@ impl Analysis {
         }
         let clipped = core::mem::take(&mut self.clipped_since_frame);
         let samples = core::mem::take(&mut self.samples_since_frame);
+        self.follow(f, &power);
 
         self.learn(&power);
         if self.segments_len < WARMUP_SEGMENTS {
@@ -590,11 +674,13 @@ impl Analysis {
                 (self.th.max_hold_ms * 1e-3 * self.clock.rate_hz() as f32 / HOP as f32) as u64;
             if acc.below >= self.th.hangover_frames {
                 if !acc.reported {
-                    out(self.sighting(&acc, false));
+                    let s = self.sighting(&acc, false);
+                    self.report(s, out);
                 }
                 self.acc = None;
             } else if !acc.reported && f - acc.start_frame >= hold_frames {
-                out(self.sighting(&acc, true));
+                let s = self.sighting(&acc, true);
+                self.report(s, out);
                 if let Some(a) = self.acc.as_mut() {
                     a.reported = true;
                 }
@@ -612,6 +698,68 @@ impl Analysis {
             for d in 0..=2 * TRACK_BINS {
                 self.segment_dirty[(acc.peak_bin + FRAME + d - TRACK_BINS) % FRAME] = true;
             }
+        }
+    }
+
+    /// Power over the band outside the wall filter's, both directions.
+    fn band_power(&self, power: &[f32; FRAME]) -> f32 {
+        power[self.first_bin..=FRAME - self.first_bin].iter().sum()
+    }
+
+    /// Reports a sighting, and begins following a passage if it fills the lumen.
+    fn report(&mut self, s: UsSighting, out: &mut impl FnMut(UsSighting)) {
+        out(s);
+        let fills = s.features.clip_fraction > super::air::LUMEN_CLIP
+            && s.features.ebr_db > super::air::LUMEN_EBR_DB;
+        if self.following.is_some() || !fills {
+            return;
+        }
+        let reference = self.blood_power;
+        if reference.is_finite() && reference > 0.0 {
+            self.following = Some(Following {
+                start: s.start,
+                start_frame: self.frames.saturating_sub(1),
+                reference,
+                blocked_frames: 0,
+                last_blocked: 0,
+                unblocked: 0,
+            });
+        }
+    }
+
+    /// Follows an open passage over frame `f`.
+    fn follow(&mut self, f: u64, power: &[f32; FRAME]) {
+        let Some(mut w) = self.following else {
+            self.segment_quiet &= self.acc.is_none() && !self.weak;
+            return;
+        };
+        self.segment_quiet = false;
+        let blocked = self.band_power(power) < BLOCKED_RATIO * w.reference;
+        if blocked {
+            w.blocked_frames += 1;
+            w.last_blocked = f;
+            w.unblocked = 0;
+        } else if w.blocked_frames > 0 {
+            w.unblocked += 1;
+        }
+        let since = f - w.start_frame;
+        if w.unblocked >= UNBLOCK_FRAMES {
+            if w.blocked_frames >= MIN_BLOCKED_FRAMES {
+                self.passage = Some(UsPassage {
+                    start: w.start,
+                    end: Self::frame_centre(w.last_blocked) + HOP as u64,
+                    ready: Self::frame_centre(f) + (FRAME / 2) as u64,
+                });
+            }
+            self.following = None;
+        } else if since >= self.max_passage_frames
+            || (w.blocked_frames == 0 && since > self.block_within_frames)
+        {
+            // Too long for a slug (see [`super::optical::MAX_PASSAGE_S`]), or no blocked
+            // beam behind the echo: not followed further, not reported.
+            self.following = None;
+        } else {
+            self.following = Some(w);
         }
     }
 
@@ -667,6 +815,14 @@ impl Analysis {
             self.previous_max = self.epoch_max;
             self.epoch_max = [0.0; FRAME];
             self.dirty_segments = [0; FRAME];
+        }
+        if core::mem::replace(&mut self.segment_quiet, true) {
+            let band = self.band_power(&self.segment_sum) * scale;
+            if band.is_finite() {
+                self.blood_segments = self.blood_segments.saturating_add(1);
+                let rate = self.blood_alpha.max(1.0 / self.blood_segments as f32);
+                self.blood_power += rate * (band - self.blood_power);
+            }
         }
         self.segments_len = (self.segments_len + 1).min(SEGMENTS);
         self.update_blood_mean();

@@ -7,7 +7,7 @@ use super::{write_atomic, Error};
 use crate::event::{AirLimit, Class, Event};
 
 /// The columns [`write_events`] writes, in order: the spec's six, then the features.
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 15] = [
     "class",
     "start_s",
     "end_s",
@@ -22,6 +22,7 @@ const COLUMNS: [&str; 14] = [
     "fault",
     "cumulative_ul",
     "air_limit",
+    "passage",
 ];
 
 /// Integer microseconds as seconds with exactly 6 decimals, without going through floating
@@ -50,7 +51,7 @@ pub fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
             let f = &e.features;
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 e.class.as_str(),
                 seconds(e.start_us),
                 seconds(e.end_us),
@@ -65,6 +66,7 @@ pub fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
                 e.fault.map(|k| k.as_str()).unwrap_or(""),
                 feature(f.cumulative_ul),
                 e.air_limit.map(|l| l.as_str()).unwrap_or(""),
+                if e.passage { "1" } else { "" },
             )?;
         }
         Ok(())
