@@ -34,6 +34,8 @@ pub struct Detection {
     pub volume_ul: f64,
     /// Whether the alarm reached the single-bubble limit.
     pub single_limit: bool,
+    /// Whether the alarm reached the cumulative limit.
+    pub cumulative_limit: bool,
 }
 
 impl Detection {
@@ -46,6 +48,7 @@ impl Detection {
             detected_s,
             volume_ul: f64::NAN,
             single_limit: false,
+            cumulative_limit: false,
         }
     }
 }
@@ -55,6 +58,7 @@ impl From<&Event> for Detection {
         Self {
             volume_ul: f64::from(e.features.volume_ul),
             single_limit: e.air_limit.is_some_and(AirLimit::single),
+            cumulative_limit: e.air_limit.is_some_and(AirLimit::cumulative),
             ..Self::new(
                 e.class,
                 e.start_us as f64 * 1e-6,
@@ -186,6 +190,60 @@ pub struct VolumeScore {
     pub over_limit_flagged: usize,
     /// Events labelled under the limit whose alarms reached it.
     pub under_limit_flagged: usize,
+    /// Of `events`, slugs (air filling the lumen, labelled kind `slug`).
+    pub slugs: usize,
+    /// Their estimated over labelled volume: median.
+    pub slug_ratio_median: f64,
+    /// Share of them estimated within a factor of 2 either way.
+    pub slug_within_2x: f64,
+}
+
+/// The cumulative air limit per recording: when the labelled air first reaches it over the
+/// sliding window (every labelled air event with a size, detectable or not: all of it
+/// enters the line), and whether and when the detector's alarms reach it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CumulativeScore {
+    /// The limit (the detector's default), µL, over `window_s`.
+    pub limit_ul: f64,
+    /// The sliding window, s.
+    pub window_s: f64,
+    /// Recordings whose labelled air reaches the limit.
+    pub recordings_over: usize,
+    /// Of those, recordings where an air alarm reached it.
+    pub flagged: usize,
+    /// Median of (first alarm reaching it − labelled crossing), s, over the flagged ones;
+    /// negative when the alarm came first.
+    pub delay_median_s: f64,
+    /// Recordings whose labelled air never reaches the limit but whose alarms did.
+    pub flagged_under: usize,
+}
+
+/// When the labelled air of `truths` first reaches `limit_ul` within any `window_s`.
+fn labelled_crossing(truths: &[Truth], limit_ul: f64, window_s: f64) -> Option<f64> {
+    let mut air: Vec<(f64, f64)> = truths
+        .iter()
+        .filter(|t| t.class == Class::Air)
+        .filter_map(|t| {
+            let d_mm = t.size_um? * 1e-3;
+            Some((
+                t.first_start_s,
+                core::f64::consts::PI / 6.0 * d_mm * d_mm * d_mm,
+            ))
+        })
+        .collect();
+    air.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut from, mut total) = (0, 0.0);
+    for (i, &(t, v)) in air.iter().enumerate() {
+        total += v;
+        while air[from].0 <= t - window_s && from < i {
+            total -= air[from].1;
+            from += 1;
+        }
+        if total >= limit_ul {
+            return Some(t);
+        }
+    }
+    None
 }
 
 /// The whole score.
@@ -217,6 +275,8 @@ pub struct Report {
     pub by_kind: Vec<BinScore>,
     /// Air volume estimates against the labels.
     pub air_volume: VolumeScore,
+    /// The cumulative air limit against the labels.
+    pub cumulative: CumulativeScore,
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -265,8 +325,13 @@ pub fn score(recordings: &[Scored]) -> Report {
     let mut ebr_tally: BTreeMap<(usize, usize), Tally> = BTreeMap::new();
     let mut kind_tally: BTreeMap<(usize, String), Tally> = BTreeMap::new();
     let mut volume_ratios = Vec::new();
-    let limit_ul = f64::from(AirLimits::default().single_bubble_ul);
+    let mut slug_ratios = Vec::new();
+    let limits = AirLimits::default();
+    let limit_ul = f64::from(limits.single_bubble_ul);
     r.air_volume.limit_ul = limit_ul;
+    r.cumulative.limit_ul = f64::from(limits.cumulative_ul);
+    r.cumulative.window_s = f64::from(limits.window_s);
+    let mut cumulative_delays = Vec::new();
     let mut seconds = 0.0;
     for rec in recordings {
         seconds += rec.duration_s;
@@ -276,6 +341,23 @@ pub fn score(recordings: &[Scored]) -> Report {
             .iter()
             .filter(|d| d.class.is_alarm())
             .collect();
+        let crossing = labelled_crossing(&truths, r.cumulative.limit_ul, r.cumulative.window_s);
+        let reached = alarms
+            .iter()
+            .filter(|d| d.cumulative_limit)
+            .map(|d| d.detected_s)
+            .min_by(f64::total_cmp);
+        let c = &mut r.cumulative;
+        match (crossing, reached) {
+            (Some(t), Some(d)) => {
+                c.recordings_over += 1;
+                c.flagged += 1;
+                cumulative_delays.push(d - t);
+            }
+            (Some(_), None) => c.recordings_over += 1,
+            (None, Some(_)) => c.flagged_under += 1,
+            (None, None) => {}
+        }
         for t in &truths {
             let ci = match t.class {
                 Class::Air => 0,
@@ -315,6 +397,9 @@ pub fn score(recordings: &[Scored]) -> Report {
                 let flagged = matching().any(|d| d.single_limit);
                 if largest.is_finite() {
                     volume_ratios.push(largest / labelled_ul);
+                    if t.kind.as_deref() == Some("slug") {
+                        slug_ratios.push(largest / labelled_ul);
+                    }
                 }
                 let v = &mut r.air_volume;
                 if labelled_ul >= limit_ul {
@@ -382,6 +467,16 @@ pub fn score(recordings: &[Scored]) -> Report {
         .filter(|&&x| (0.1..=10.0).contains(&x))
         .count();
     v.within_10x = ratio(within, volume_ratios.len());
+    cumulative_delays.sort_by(f64::total_cmp);
+    r.cumulative.delay_median_s = quantile(&cumulative_delays, 0.5);
+    slug_ratios.sort_by(f64::total_cmp);
+    v.slugs = slug_ratios.len();
+    v.slug_ratio_median = quantile(&slug_ratios, 0.5);
+    let within = slug_ratios
+        .iter()
+        .filter(|&&x| (0.5..=2.0).contains(&x))
+        .count();
+    v.slug_within_2x = ratio(within, slug_ratios.len());
     let detected = r.confusion[0][0] + r.confusion[0][1] + r.confusion[1][0] + r.confusion[1][1];
     r.discrimination = ratio(r.confusion[0][0] + r.confusion[1][1], detected);
     r.false_alarms_per_hour =
@@ -487,6 +582,28 @@ impl Report {
                 s,
                 "single-bubble limit ({} µL): {} of {} labelled at or over it flagged, {} under it flagged",
                 v.limit_ul, v.over_limit_flagged, v.over_limit, v.under_limit_flagged
+            );
+        }
+        let c = &self.cumulative;
+        if c.recordings_over + c.flagged_under > 0 {
+            let _ = writeln!(
+                s,
+                "cumulative limit ({} µL per {} min): {} of {} recordings whose labelled air reached it flagged (median {:.1} s after), {} others flagged",
+                c.limit_ul,
+                c.window_s / 60.0,
+                c.flagged,
+                c.recordings_over,
+                c.delay_median_s,
+                c.flagged_under
+            );
+        }
+        if v.slugs > 0 {
+            let _ = writeln!(
+                s,
+                "slug volume ({} slugs): median {:.2}× the labelled, within 2× {} %",
+                v.slugs,
+                v.slug_ratio_median,
+                pct(v.slug_within_2x).trim()
             );
         }
         for (title, bins) in [
