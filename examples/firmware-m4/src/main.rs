@@ -258,12 +258,13 @@ fn main() -> ! {
     bench_median(&mut median);
 
     let config = DetectorConfig {
-        ultrasound_rate_hz: (recording::US_RATE_HZ > 0).then_some(recording::US_RATE_HZ),
-        optical_rate_hz: (recording::OPT_RATE_HZ > 0).then_some(recording::OPT_RATE_HZ),
-        optical_channels: if recording::OPT_CHANNELS > 0 {
-            recording::OPT_CHANNELS
-        } else {
-            2
+        // A rate of 0 is a sensor the recording lacks (written as a comparison with 0, a
+        // recording without it made this a constant comparison that the linter refuses).
+        ultrasound_rate_hz: core::num::NonZeroU32::new(recording::US_RATE_HZ).map(|r| r.get()),
+        optical_rate_hz: core::num::NonZeroU32::new(recording::OPT_RATE_HZ).map(|r| r.get()),
+        optical_channels: match recording::OPT_CHANNELS {
+            0 => 2,
+            n => n,
         },
         line: recording::LINE,
         ..DetectorConfig::default()
