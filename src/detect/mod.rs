@@ -646,14 +646,7 @@ impl Detector {
         };
         let end_us = passage.end_us;
         let duration_ms = (end_us - p.start_us) as f32 * 1e-3;
-        let v = self
-            .mean_velocity_m_s(p.decide_us)
-            .unwrap_or(air::DEFAULT_VELOCITY_M_S);
-        let d = self
-            .config
-            .line
-            .tube_id_mm
-            .unwrap_or(air::DEFAULT_TUBE_ID_MM);
+        let (v, d) = self.sizing_line(p.decide_us);
         if passage.sensor == Sensor::Optical
             && !air::passage_is_slug(passage.peak, duration_ms, v, d)
         {
@@ -913,6 +906,13 @@ impl Detector {
         if class != Class::Air {
             return f32::NAN;
         }
+        let (v, d) = self.sizing_line(now_us);
+        air::air_volume_ul(input, &model::AIR_SIZING, v, beam_mm, d)
+    }
+
+    /// The flow velocity (m/s) and lumen (mm) air is sized with at `now_us`: the line's, else
+    /// [`air::DEFAULT_VELOCITY_M_S`] and [`air::DEFAULT_TUBE_ID_MM`].
+    fn sizing_line(&self, now_us: u64) -> (f32, f32) {
         let v = self
             .mean_velocity_m_s(now_us)
             .unwrap_or(air::DEFAULT_VELOCITY_M_S);
@@ -921,7 +921,7 @@ impl Detector {
             .line
             .tube_id_mm
             .unwrap_or(air::DEFAULT_TUBE_ID_MM);
-        air::air_volume_ul(input, &model::AIR_SIZING, v, beam_mm, d)
+        (v, d)
     }
 
     fn emit_event(&mut self, mut event: Event, emit: &mut impl FnMut(&Event)) {
