@@ -343,7 +343,13 @@ impl Detector {
             return Err(ConfigError::AirLimits);
         }
         let us = match config.ultrasound_rate_hz {
-            Some(r) => Some(UltrasoundPath::new(r, config.ultrasound)?),
+            Some(r) => {
+                let mut us = UltrasoundPath::new(r, config.ultrasound)?;
+                // With the optical sensor upstream, a slug is followed there (where the light
+                // shows it plainly), and counted once.
+                us.follow_slugs(config.optical_rate_hz.is_none());
+                Some(us)
+            }
             None => None,
         };
         let opt = match config.optical_rate_hz {
@@ -433,7 +439,6 @@ impl Detector {
         let rate = us.clock().rate_hz();
         let simultaneous_us = self.simultaneous_us;
         let opt_delay = self.opt_onset_delay_us;
-        let ultrasound_only = self.opt.is_none();
         for pair in iq.chunks_exact(2) {
             let clean = monitor.process([pair[0], pair[1]], &mut |f| {
                 let p = Pending {
@@ -459,13 +464,9 @@ impl Detector {
                     let _ = pending.push(p);
                 },
             );
-            // With the optical sensor upstream, a slug is followed there (where the light
-            // shows it plainly), and counted once.
-            if ultrasound_only {
-                if let Some(passage) = us.take_passage() {
-                    let wait = simultaneous_us + opt_delay;
-                    let _ = pending.push(Passage::ultrasound(passage, rate, wait));
-                }
+            if let Some(passage) = us.take_passage() {
+                let wait = simultaneous_us + opt_delay;
+                let _ = pending.push(Passage::ultrasound(passage, rate, wait));
             }
         }
         self.decide(emit);
@@ -544,7 +545,7 @@ impl Detector {
                     deferred: false,
                 });
             });
-            if let (Some(passage), true) = (us.take_passage(), self.opt.is_none()) {
+            if let Some(passage) = us.take_passage() {
                 let wait = self.simultaneous_us + self.opt_onset_delay_us;
                 let _ = pending.push(Passage::ultrasound(passage, rate, wait));
             }

@@ -230,6 +230,8 @@ struct Analysis {
     blood_segments: u32,
     /// No event open, no passage followed and the power never weak in the current segment.
     segment_quiet: bool,
+    /// Whether slugs are followed (see [`UltrasoundPath::follow_slugs`]).
+    follows_slugs: bool,
     block_within_frames: u64,
     max_passage_frames: u64,
 }
@@ -406,6 +408,7 @@ impl UltrasoundPath {
                 blood_alpha: 1.0 - libm::expf(-(segment_samples as f32) / (BLOOD_POWER_TAU_S * fs)),
                 blood_segments: 0,
                 segment_quiet: true,
+                follows_slugs: true,
                 block_within_frames: (BLOCK_WITHIN_S * fs / HOP as f32) as u64,
                 max_passage_frames: (super::optical::MAX_PASSAGE_S * fs / HOP as f32) as u64,
                 interference_hold_frames: libm::ceilf(INTERFERENCE_HOLD_S * fs / HOP as f32) as u64,
@@ -466,6 +469,12 @@ impl UltrasoundPath {
         }
         // A passage the stream ends in was not seen to its end.
         self.a.following = None;
+    }
+
+    /// Whether to follow slugs through the beam (the default): not needed where the optical
+    /// sensor upstream follows them, and then the path spares the work.
+    pub fn follow_slugs(&mut self, on: bool) {
+        self.a.follows_slugs = on;
     }
 
     /// A slug's passage that has ended since the last call, if any: followed from a sighting
@@ -711,7 +720,7 @@ impl Analysis {
         out(s);
         let fills = s.features.clip_fraction > super::air::LUMEN_CLIP
             && s.features.ebr_db > super::air::LUMEN_EBR_DB;
-        if self.following.is_some() || !fills {
+        if !self.follows_slugs || self.following.is_some() || !fills {
             return;
         }
         let reference = self.blood_power;
@@ -730,7 +739,7 @@ impl Analysis {
     /// Follows an open passage over frame `f`.
     fn follow(&mut self, f: u64, power: &[f32; FRAME]) {
         let Some(mut w) = self.following else {
-            self.segment_quiet &= self.acc.is_none() && !self.weak;
+            self.segment_quiet &= self.follows_slugs && self.acc.is_none() && !self.weak;
             return;
         };
         self.segment_quiet = false;
