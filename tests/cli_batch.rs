@@ -201,6 +201,9 @@ fn resume_skips_finished_recordings() {
     };
     let first = run(false);
     assert_eq!(first["totals"]["ok"], 3);
+    // sim0002's slug passes the optical beam: its passage row is counted apart from the air
+    // alarms (and read back from the file below, when skipped).
+    assert_eq!(first["totals"]["events"]["passages"], 1, "{first}");
     let finished = out.join("sim0002.events.csv");
     let mtime = std::fs::metadata(&finished).unwrap().modified().unwrap();
     let content = std::fs::read(&finished).unwrap();

@@ -275,7 +275,9 @@ fn events_round_trip_with_exact_microseconds() {
     assert_eq!(rows[1].start_s, 1.000001);
     assert_eq!(rows[1].detected_s, 1.05);
     assert_eq!(rows[1].sensor, "both");
+    assert!(rows[1].passage);
     assert_eq!(rows[0].class, Class::Fault);
+    assert!(!rows[0].passage);
 }
 
 #[test]

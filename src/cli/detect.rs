@@ -236,10 +236,17 @@ pub struct ClassCounts {
     pub artifact: usize,
     /// Sensor faults.
     pub fault: usize,
+    /// Slugs' passage rows: `air` rows that follow an air alarm with the slug's whole volume,
+    /// not counted in `air`.
+    pub passages: usize,
 }
 
 impl ClassCounts {
-    fn add(&mut self, class: Class) {
+    fn add(&mut self, class: Class, passage: bool) {
+        if passage {
+            self.passages += 1;
+            return;
+        }
         match class {
             Class::Air => self.air += 1,
             Class::Clot => self.clot += 1,
@@ -253,6 +260,7 @@ impl ClassCounts {
         self.clot += other.clot;
         self.artifact += other.artifact;
         self.fault += other.fault;
+        self.passages += other.passages;
     }
 }
 
@@ -373,6 +381,7 @@ fn row(e: &crate::event::Event) -> EventRow {
         sensor: e.sensor.as_str().to_owned(),
         volume_ul: f64::from(e.features.volume_ul),
         single_limit: e.air_limit.is_some_and(AirLimit::single),
+        passage: e.passage,
     }
 }
 
@@ -402,7 +411,7 @@ fn succeeded(
 ) -> RecordingSummary {
     let mut counts = ClassCounts::default();
     for e in events {
-        counts.add(e.class);
+        counts.add(e.class, e.passage);
     }
     RecordingSummary {
         name: rec.name.clone(),
@@ -447,7 +456,7 @@ fn print_table(summary: &Summary) {
     }
     let t = &summary.totals;
     println!(
-        "{} recordings ({} detected, {} skipped, {} failed), {:.2} h of signal in {:.1} s ({:.0}× real time): {} air, {} clot, {} artifact, {} fault events → {}",
+        "{} recordings ({} detected, {} skipped, {} failed), {:.2} h of signal in {:.1} s ({:.0}× real time): {} air, {} clot, {} artifact, {} fault events, {} slugs' passages → {}",
         t.recordings,
         t.ok,
         t.skipped,
@@ -459,6 +468,7 @@ fn print_table(summary: &Summary) {
         t.events.clot,
         t.events.artifact,
         t.events.fault,
+        t.events.passages,
         summary.out.display()
     );
 }

@@ -92,6 +92,9 @@ pub struct EventRow {
     pub volume_ul: f64,
     /// Whether `air_limit` names the single-bubble limit.
     pub single_limit: bool,
+    /// Whether `passage` is 1: a slug's whole volume once it has passed, after its alarm
+    /// (see [`Event::passage`]).
+    pub passage: bool,
 }
 
 /// Reads an events CSV: columns `class,start_s,end_s,detected_s,confidence,sensor` required,
@@ -119,6 +122,7 @@ pub fn read_events(path: &Path) -> Result<Vec<EventRow>, Error> {
     }
     let optional = |name: &str| headers.iter().position(|h| h == name);
     let (volume_col, limit_col) = (optional("volume_ul"), optional("air_limit"));
+    let passage_col = optional("passage");
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| err(e.position().map(|p| p.line()), csv_problem(&e)))?;
@@ -168,6 +172,7 @@ pub fn read_events(path: &Path) -> Result<Vec<EventRow>, Error> {
                 .and_then(|c| record.get(c))
                 .and_then(AirLimit::parse)
                 .is_some_and(AirLimit::single),
+            passage: passage_col.and_then(|c| record.get(c)) == Some("1"),
         });
     }
     Ok(rows)

@@ -208,9 +208,10 @@ fn page_html(sections: &[Section], failed: &[(String, String)]) -> String {
     h
 }
 
+/// Events per class; a slug's passage row follows its alarm and is not another event.
 fn counts(events: &[EventRow]) -> [usize; 4] {
     let mut c = [0usize; 4];
-    for e in events {
+    for e in events.iter().filter(|e| !e.passage) {
         c[e.class as usize] += 1;
     }
     c
@@ -259,9 +260,10 @@ fn events_html(h: &mut String, events: &[EventRow], name: &str) {
     h.push_str("<table><tr><th>class</th><th>start s</th><th>end s</th><th>alarm s</th><th>latency ms</th><th>confidence</th><th>sensor</th></tr>\n");
     for e in events.iter().take(MAX_TABLE_ROWS) {
         let class = e.class.as_str();
+        let label = if e.passage { " (slug passed)" } else { "" };
         let _ = writeln!(
             h,
-            "<tr><td class=\"{class}\">{class}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.0}</td><td>{:.2}</td><td>{}</td></tr>",
+            "<tr><td class=\"{class}\">{class}{label}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.0}</td><td>{:.2}</td><td>{}</td></tr>",
             e.start_s,
             e.end_s,
             e.detected_s,
