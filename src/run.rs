@@ -328,7 +328,8 @@ fn plan_segments(
 }
 
 /// Sums the air of the sliding window again over merged events, in the order the detector
-/// decides them (decision time; optical before ultrasound before a slug's passage; start), as one stream would have.
+/// decides them (decision time; optical before ultrasound before a slug's passage; start),
+/// as one stream would have.
 fn accumulate_air(events: &mut [Event], limits: &AirLimits) {
     let mut order: Vec<usize> = (0..events.len())
         .filter(|&i| events[i].class == Class::Air && events[i].features.volume_ul.is_finite())

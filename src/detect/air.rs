@@ -108,10 +108,11 @@ fn column_ul(length_mm: f32, tube_id_mm: f32) -> f32 {
     }
 }
 
-/// Volume of a slug whose passage through the optical beam lasted `duration_ms`, µL: a
-/// column of the lumen moving at `velocity_m_s`. The passage is followed between the
-/// menisci' dips, which stand about where the interfaces are, so the beam's width is not
-/// taken off (see [`super::optical::OptPassage`]).
+/// Volume of a slug whose passage through a sensor's beam lasted `duration_ms`, µL: a column
+/// of the lumen moving at `velocity_m_s`. The passage is followed from the front interface to
+/// about where the rear one stands (the rear meniscus's dip in the light, the rear echo in the
+/// ultrasound), so the beam's width is not taken off (see [`super::optical::OptPassage`],
+/// [`super::ultrasound::UsPassage`]).
 pub fn passage_volume_ul(duration_ms: f32, velocity_m_s: f32, tube_id_mm: f32) -> f32 {
     column_ul(velocity_m_s * duration_ms, tube_id_mm)
 }

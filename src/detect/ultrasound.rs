@@ -223,8 +223,8 @@ struct Analysis {
     following: Option<Following>,
     /// A passage that ended, until taken.
     passage: Option<UsPassage>,
-    /// The blood's power over the band ([`BLOOD_POWER_TAU_S`]), its learning rate per frame
-    /// and the frames it has learnt.
+    /// The blood's power over the band ([`BLOOD_POWER_TAU_S`]), its learning rate per
+    /// segment and the segments it has learnt.
     blood_power: f32,
     blood_alpha: f32,
     blood_segments: u32,
@@ -308,7 +308,8 @@ pub const CLIP_LEVEL: f32 = 0.985;
 
 /// Between a slug's front and rear interfaces the beam cannot cross the air and the blood's
 /// echo is lost (25–40 dB down in the simulator, signal model): a frame whose power over the
-/// band outside the wall filter's is under this share of the background's is blocked (−10 dB).
+/// band outside the wall filter's is under this share of the blood's ([`BLOOD_POWER_TAU_S`])
+/// is blocked (−10 dB).
 pub const BLOCKED_RATIO: f32 = 0.1;
 /// Frames of the blood's echo back (or of the rear interface's) that end a blocked stretch:
 /// longer than a speckle peak.
@@ -321,10 +322,9 @@ pub const MIN_BLOCKED_FRAMES: u32 = 2;
 /// Time constant of the blood's power over the band, learnt from the envelope segments in
 /// which no event was open, no passage followed and the power never weak: the reference a
 /// blocked frame is measured against (once per segment: per frame it cost 0.5 points of the
-/// firmware's core at 16 kHz). Not the
-/// background envelope, which holds the largest segment means of up to 4 s and so the
-/// broadband splash of a clipped echo (a slug's front): against it the blood coming back
-/// behind the rear interface read as blocked for seconds.
+/// firmware's core at 16 kHz). Not the background envelope, which holds the largest segment
+/// means of up to 4 s and so the broadband splash of a clipped echo (a slug's front): against
+/// it the blood coming back behind the rear interface read as blocked for seconds.
 pub const BLOOD_POWER_TAU_S: f32 = 0.5;
 
 /// A slug's passage through the ultrasound beam: from a sighting that fills the lumen
@@ -345,7 +345,7 @@ pub struct UsPassage {
 struct Following {
     start: u64,
     start_frame: u64,
-    /// The background's power over the band when the sighting was reported: the blood's.
+    /// The blood's power over the band when the sighting was reported.
     reference: f32,
     blocked_frames: u32,
     last_blocked: u64,
