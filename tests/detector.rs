@@ -201,6 +201,47 @@ fn a_slug_rise_after_its_meniscus_dip_alarms_at_once() {
     );
 }
 
+/// A slug at a low haematocrit (15–25 %): its front meniscus dips the light by 60 %, but the
+/// air column then raises it by only 10 % (near-IR) and 25 % (red), under half the dip. The
+/// rise is still its own event and an air alarm within tens of ms, and the slug is followed
+/// through the beam to its rear meniscus: a passage row of its whole 0.5 s (data/holdout5's
+/// sim0012 and data/holdout6's sim0016 were a missed slug and a clot alarm before).
+#[test]
+fn a_low_haematocrit_slug_rises_less_than_its_meniscus_dips_and_still_alarms() {
+    let n = (6.0 * OPT_HZ as f32) as usize;
+    let mut g = Gauss(11);
+    let dip = |t: f32, at: f32| {
+        if (at..at + 0.005).contains(&t) {
+            1.0 - 0.6 * (std::f32::consts::PI * (t - at) / 0.005).sin()
+        } else {
+            1.0
+        }
+    };
+    let mut opt = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        let t = i as f32 / OPT_HZ as f32 - 3.0;
+        let lens = dip(t, 0.0) * dip(t, 0.505);
+        let air = if (0.005..0.505).contains(&t) {
+            ((t - 0.005) / 0.003).min(1.0)
+        } else {
+            0.0
+        };
+        opt.push(0.4 * lens * (1.0 + 0.25 * air) * (1.0 + 0.0005 * g.next()));
+        opt.push(0.6 * lens * (1.0 + 0.10 * air) * (1.0 + 0.0005 * g.next()));
+    }
+    let events = run(&config(false, true), &[], &opt, &[1], &[7]);
+    let air: Vec<_> = events.iter().filter(|e| e.class == Class::Air).collect();
+    let alarm = air.iter().find(|e| !e.passage).expect("an air alarm");
+    assert!(
+        (3.0..3.05).contains(&secs(alarm.start_us)) && secs(alarm.detected_us) < 3.06,
+        "{events:?}"
+    );
+    let passage = air.iter().find(|e| e.passage).expect("a passage row");
+    let held = secs(passage.end_us) - secs(passage.start_us);
+    assert!((0.45..0.55).contains(&held), "{events:?}");
+    assert!(events.iter().all(|e| e.class != Class::Clot), "{events:?}");
+}
+
 #[test]
 fn nan_raises_a_fault_and_the_detector_recovers() {
     let mut us = ultrasound(8.0, &[(6.0, 0.03, 700.0, 0.5)], 4);

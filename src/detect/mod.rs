@@ -707,6 +707,25 @@ impl Detector {
             });
             return;
         }
+        self.emit_optical(event, &s, emit);
+    }
+
+    /// Emits an optical sighting's event; a clot decision on a fall while the light stood at
+    /// the air of a slug followed since an air alarm becomes an artifact: the slug's rear
+    /// meniscus (lensing, signal model), not a clot. Only the event: the history keeps the
+    /// classifier's decision, so that pairing and the training rows stay as they were.
+    fn emit_optical(&mut self, mut event: Event, s: &OptSighting, emit: &mut impl FnMut(&Event)) {
+        let rate = self.config.optical_rate_hz.unwrap_or(1);
+        let rear = event.class == Class::Clot
+            && s.features.delta < 0.0
+            && s.in_passage.is_some_and(|start| {
+                let start_us = to_us(start, rate);
+                self.recent_air.iter().any(|a| a.0 == start_us)
+            });
+        if rear {
+            event.class = Class::Artifact;
+            event.confidence = 1.0 - event.confidence;
+        }
         self.emit_event(event, emit);
     }
 
@@ -738,7 +757,7 @@ impl Detector {
                 };
             }
         }
-        self.emit_event(event, emit);
+        self.emit_optical(event, &s, emit);
     }
 
     /// The event of an optical sighting and its decision (see [`Self::sighting_event`]).

@@ -74,6 +74,13 @@ const MIN_LINE: f32 = 0.05;
 /// ratios of 2 and 1 left two and one at 0.3–0.5 s: at low haematocrit the rise is no larger
 /// than the dip), false alarms unchanged.
 pub const REVERSAL_RATIO: f32 = 0.5;
+/// A reported fall that reverses into a rise of at least this relative change is split too,
+/// however deep the fall: at a low haematocrit a slug's rise (the blood's absorbance gone,
+/// 10–30 % at 15–25 %) is smaller than half its front meniscus's dip (30–90 %, signal model),
+/// and without the split the slug stayed inside the dip's event (a slug missed, or its rear
+/// meniscus alone alarmed, as a clot). Twice the largest knock's wobble (0.5–5 %, and its
+/// later half-cycles are smaller): the only other disturbance that falls and then rises.
+pub const REVERSAL_RISE: f32 = 0.1;
 /// How long after its reported end an event's change is read again, for the check that it
 /// stayed ([`OpticalPath::stayed`]): the detector's wait for a weak clot decision.
 pub const STAY_CHECK_S: f32 = 0.1;
@@ -85,6 +92,12 @@ const STAYS: usize = 16;
 /// flow, a low haematocrit), and this is well above the pump's ripple (a few per cent, signal
 /// model), which would hold a passage open.
 pub const PASSAGE_OPEN: f32 = 0.2;
+/// A smaller rise, down to [`REVERSAL_RISE`], is followed too when it rose out of a fall at
+/// least this deep relative to it (its [`OptFeatures::pre_level`] at most minus this): a
+/// slug's front meniscus, then its column at a low haematocrit. Not every small rise: at 500 Hz
+/// a bubble of the lumen's size whose rise was undersampled to 0.15 held three lumens' time at
+/// a fast flow and read as a 100-µL slug (tune6/sim0062).
+pub const PASSAGE_MENISCUS: f32 = 0.5;
 /// A passage lasts while the light stands above this share of its peak rise over the blood's
 /// light before it: a slug holds the light near the empty tube's, and its rear meniscus dips
 /// it below the blood's (signal model).
@@ -100,7 +113,8 @@ pub const PASSAGE_HANGOVER_S: f32 = 0.010;
 pub const MAX_PASSAGE_S: f32 = 20.0;
 
 /// A possible slug's passage through the optical beam, followed from a rise of at least
-/// [`PASSAGE_OPEN`] until the light falls back (see [`OpticalPath::take_passage`]); whether
+/// [`PASSAGE_OPEN`] (or out of a meniscus's dip, [`PASSAGE_MENISCUS`]) until the light falls
+/// back (see [`OpticalPath::take_passage`]); whether
 /// it was a slug is the detector's decision ([`super::air::passage_is_slug`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OptPassage {
@@ -203,6 +217,9 @@ pub struct OptSighting {
     pub open: bool,
     /// What was measured.
     pub features: OptFeatures,
+    /// The first sample of the passage being followed when the event opened (the light then
+    /// stood at a possible slug's air), if any: a fall then is the slug's rear meniscus.
+    pub in_passage: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -228,6 +245,8 @@ struct Accum {
     /// The channels' mean local line at the onset: level, and change over the line's window.
     pre_level: f32,
     pre_change: f32,
+    /// The start of the passage followed when the event opened, if any.
+    in_passage: Option<u64>,
 }
 
 impl Accum {
@@ -391,7 +410,8 @@ impl OpticalPath {
     }
 
     /// A possible slug's passage that has ended since the last call, if any: followed from an
-    /// optical rise sighting of at least [`PASSAGE_OPEN`] (whatever it is decided to be) while
+    /// optical rise sighting of at least [`PASSAGE_OPEN`], or of [`REVERSAL_RISE`] out of a
+    /// dip ([`PASSAGE_MENISCUS`]), whatever it is decided to be, while
     /// the light stands above [`PASSAGE_HOLD`] of its peak over the blood's. At most one is
     /// followed at a time; call it after every [`Self::process`].
     #[inline]
@@ -439,7 +459,10 @@ impl OpticalPath {
     /// Reports a sighting, and begins following a passage if it is a large enough rise.
     fn report(&mut self, s: OptSighting, out: &mut impl FnMut(OptSighting)) {
         out(s);
-        if self.following.is_some() || s.features.delta < PASSAGE_OPEN {
+        let f = &s.features;
+        let slug_front = f.delta >= PASSAGE_OPEN
+            || (f.delta >= REVERSAL_RISE && f.pre_level <= -PASSAGE_MENISCUS);
+        if self.following.is_some() || !slug_front {
             return;
         }
         let mut reference = [1.0f32; 2];
@@ -547,13 +570,10 @@ impl OpticalPath {
                     self.freeze_lines();
                     self.onsets.push(self.clock.us(n));
                     let pre = self.onset_context();
-                    self.acc = Some(Accum::opened(
-                        n,
-                        z,
-                        sign,
-                        colour_ratio(rel, self.channels),
-                        pre,
-                    ));
+                    self.acc = Some(Accum {
+                        in_passage: self.following.as_ref().map(|f| f.start),
+                        ..Accum::opened(n, z, sign, colour_ratio(rel, self.channels), pre)
+                    });
                 } else {
                     self.noise_mad += self.noise_alpha * (az - self.noise_mad);
                 }
@@ -563,7 +583,8 @@ impl OpticalPath {
                     && sign != 0
                     && (sign > 0) != (acc.reported_peak > 0.0)
                     && az > on_level
-                    && az > REVERSAL_RATIO * libm::fabsf(acc.reported_peak) =>
+                    && (az > REVERSAL_RATIO * libm::fabsf(acc.reported_peak)
+                        || (sign > 0 && z > REVERSAL_RISE)) =>
             {
                 // A reversal of at least `REVERSAL_RATIO` times the event as reported: a new
                 // event, under the lines frozen for the first.
@@ -571,7 +592,10 @@ impl OpticalPath {
                 // What came just before is the event reversed, seen against the same lines.
                 let pre = (acc.reported_peak, acc.reported_peak);
                 let reversed = *acc;
-                *acc = Accum::opened(n, z, sign, colour_ratio(rel, self.channels), pre);
+                *acc = Accum {
+                    in_passage: self.following.as_ref().map(|f| f.start),
+                    ..Accum::opened(n, z, sign, colour_ratio(rel, self.channels), pre)
+                };
                 self.close(&reversed);
             }
             Some(acc) => {
@@ -701,6 +725,7 @@ impl OpticalPath {
                 pre_level: relative_to(acc.pre_level, acc.peak),
                 pre_slope: relative_to(acc.pre_change, acc.peak),
             },
+            in_passage: acc.in_passage,
         }
     }
 }
