@@ -718,6 +718,51 @@ fn air_accumulates_over_the_window_and_raises_the_limits() {
     );
 }
 
+/// A strong echo that clips the receiver is taken as a slug's interface (a column of the
+/// lumen) when the ultrasound watches alone; with the optical sensor upstream, which saw no
+/// slug go by in the transit window, it is a large bubble, sized as a sphere.
+#[test]
+fn a_clipped_echo_is_a_column_only_if_a_slug_could_have_passed_the_optical_beam() {
+    let us: Vec<f32> = ultrasound(5.0, &[(3.0, 0.03, 600.0, 3.0)], 31)
+        .into_iter()
+        .map(|x| x.clamp(-1.0, 1.0))
+        .collect();
+    let opt = optical(5.0, &[], 32);
+    let line = clotair::line::LineGeometry {
+        spacing_mm: Some(150.0),
+        tube_id_mm: Some(4.8),
+        flow_ml_min: Some(400.0),
+        carrier_hz: None,
+        angle_deg: None,
+    };
+    let air_volumes = |cfg: &DetectorConfig, opt: &[f32]| -> Vec<f32> {
+        run(cfg, &us, opt, &[256], &[32])
+            .iter()
+            .filter(|e| e.class == Class::Air && e.sensor == clotair::event::Sensor::Ultrasound)
+            .map(|e| e.features.volume_ul)
+            .collect()
+    };
+    let lumen_sphere_ul = std::f32::consts::PI / 6.0 * 4.8f32.powi(3);
+    let alone = air_volumes(
+        &DetectorConfig {
+            line,
+            ..config(true, false)
+        },
+        &[],
+    );
+    assert!(!alone.is_empty(), "the echo alarms as air");
+    assert!(alone.iter().all(|&v| v >= lumen_sphere_ul), "{alone:?}");
+    let watched = air_volumes(
+        &DetectorConfig {
+            line,
+            ..config(true, true)
+        },
+        &opt,
+    );
+    assert!(!watched.is_empty(), "the echo alarms as air");
+    assert!(watched.iter().all(|&v| v < lumen_sphere_ul), "{watched:?}");
+}
+
 #[test]
 fn the_air_window_forgets_air_older_than_its_length() {
     use clotair::detect::air::AirWindow;

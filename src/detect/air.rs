@@ -152,16 +152,20 @@ pub fn fills_lumen(input: &FeatureVector) -> bool {
 ///
 /// A slug's volume is the air seen by the alarm, a floor: the alarm is raised 12–30 ms after
 /// the slug's front arrives, long before its rear.
+///
+/// `column_possible` false: the sighting cannot be a column whatever it looks like (no slug
+/// went through the optical beam upstream in time to be it), so it is sized as a sphere.
 pub fn air_volume_ul(
     input: &FeatureVector,
     sizing: &AirSizing,
     velocity_m_s: f32,
     beam_mm: f32,
     tube_id_mm: f32,
+    column_possible: bool,
 ) -> f32 {
     let (has_us, ebr, us_ms) = (input[0] > 0.5, input[1], input[2]);
     let (has_opt, rise, opt_ms) = (input[11] > 0.5, input[12], input[13]);
-    if fills_lumen(input) {
+    if column_possible && fills_lumen(input) {
         let ms = if has_us { us_ms } else { opt_ms };
         return column_ul(velocity_m_s * ms - beam_mm, tube_id_mm);
     }

@@ -252,6 +252,12 @@ impl FaultMonitor {
         self.check_coupling && self.power_fast < self.coupling_threshold
     }
 
+    /// Whether a fault is going on now (NaN, flat line, saturation, lost coupling): the
+    /// sensor cannot be trusted to have seen what passed.
+    pub fn active(&self) -> bool {
+        self.nan || self.flat || self.sat || self.coupling
+    }
+
     /// The coupling reference: the median block power held (the lower middle one).
     fn median_block_power(&self) -> f32 {
         let len = self.reference_len;

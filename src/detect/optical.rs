@@ -424,6 +424,11 @@ impl OpticalPath {
         }
     }
 
+    /// The first sample of the passage followed now, if one is.
+    pub fn passage_followed_since(&self) -> Option<u64> {
+        self.following.as_ref().map(|f| f.start)
+    }
+
     /// Follows an open passage over sample `n`.
     fn follow(&mut self, n: u64, x: [f32; 2]) {
         let Some(f) = self.following.as_mut() else {
