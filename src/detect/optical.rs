@@ -114,8 +114,8 @@ pub const MAX_PASSAGE_S: f32 = 20.0;
 
 /// A possible slug's passage through the optical beam, followed from a rise of at least
 /// [`PASSAGE_OPEN`] (or out of a meniscus's dip, [`PASSAGE_MENISCUS`]) until the light falls
-/// back (see [`OpticalPath::take_passage`]); whether
-/// it was a slug is the detector's decision ([`super::air::passage_is_slug`]).
+/// back (see [`OpticalPath::take_passage`]); whether it was a slug is the detector's decision
+/// ([`super::air::passage_is_slug`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OptPassage {
     /// First sample of the rise sighting that opened it.
@@ -591,8 +591,9 @@ impl OpticalPath {
                     && (az > REVERSAL_RATIO * libm::fabsf(acc.reported_peak)
                         || (sign > 0 && z > REVERSAL_RISE)) =>
             {
-                // A reversal of at least `REVERSAL_RATIO` times the event as reported: a new
-                // event, under the lines frozen for the first.
+                // A reversal of at least `REVERSAL_RATIO` times the event as reported, or a
+                // fall reversed into a rise of `REVERSAL_RISE`: a new event, under the lines
+                // frozen for the first.
                 self.onsets.push(self.clock.us(n));
                 // What came just before is the event reversed, seen against the same lines.
                 let pre = (acc.reported_peak, acc.reported_peak);
