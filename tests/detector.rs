@@ -761,6 +761,45 @@ fn a_clipped_echo_is_a_column_only_if_a_slug_could_have_passed_the_optical_beam(
     );
     assert!(!watched.is_empty(), "the echo alarms as air");
     assert!(watched.iter().all(|&v| v < lumen_sphere_ul), "{watched:?}");
+
+    // A slug through the optical beam at 2.5 s (the light up by half for 0.5 s, both
+    // colours): 0.41 s later at the mean flow its echoes reach the ultrasound; the first pairs
+    // with the optical alarm, the second, clipped, is decided alone and is a column again,
+    // whatever the chunking of either stream.
+    let slug_opt: Vec<f32> = opt
+        .chunks(2)
+        .enumerate()
+        .flat_map(|(i, x)| {
+            let t = i as f32 / OPT_HZ as f32;
+            let air = if (2.5..3.0).contains(&t) { 1.5 } else { 1.0 };
+            [x[0] * air, x[1] * air]
+        })
+        .collect();
+    let us: Vec<f32> = ultrasound(5.0, &[(2.9, 0.03, 600.0, 3.0), (3.3, 0.03, 600.0, 3.0)], 33)
+        .into_iter()
+        .map(|x| x.clamp(-1.0, 1.0))
+        .collect();
+    let cfg = DetectorConfig {
+        line,
+        ..config(true, true)
+    };
+    let runs: Vec<Vec<Event>> = [
+        (&[4096usize][..], &[8192usize][..]),
+        (&[16], &[1]),
+        (&[333], &[7]),
+    ]
+    .iter()
+    .map(|(u, o)| run(&cfg, &us, &slug_opt, u, o))
+    .collect();
+    assert_eq!(format!("{:?}", runs[0]), format!("{:?}", runs[1]));
+    assert_eq!(format!("{:?}", runs[0]), format!("{:?}", runs[2]));
+    let column: Vec<f32> = runs[0]
+        .iter()
+        .filter(|e| e.class == Class::Air && e.sensor == clotair::event::Sensor::Ultrasound)
+        .map(|e| e.features.volume_ul)
+        .collect();
+    assert!(!column.is_empty(), "{:?}", runs[0]);
+    assert!(column.iter().all(|&v| v >= lumen_sphere_ul), "{column:?}");
 }
 
 #[test]

@@ -65,6 +65,9 @@ pub const SLOWEST_EMBOLUS: f32 = 0.2;
 /// at the optical rise, after the front meniscus, and the ultrasound beam (4–10 mm) is wider
 /// than the optical one, so its echo begins before the front reaches the beam's centre.
 const COLUMN_SLACK_US: u64 = 50_000;
+/// Optical passages remembered for [`COLUMN_SLACK_US`]'s check: more than can begin within the
+/// slowest transit (each lasts 20 ms at the least).
+const OPT_PASSAGES: usize = 4;
 /// An optical clot decision with less than this share of the trees' vote waits
 /// [`WOBBLE_S`] before it alarms. On the 24-h tuning suite every optical clot alarm on a knock
 /// (8) had less than 0.65 of the vote, against 27 of the 420 on clots; with the trees
@@ -199,6 +202,9 @@ enum Item {
     Opt(OptSighting),
     Fault(Sensor, FaultReport),
     Passage(Passage),
+    /// The optical path began following a possible slug's passage (see
+    /// `Detector::column_possible`).
+    PassageOpened,
 }
 
 /// A slug's passage through a sensor's beam, as the optical or the ultrasound path followed
@@ -219,6 +225,7 @@ impl Item {
             Item::Opt(_) => 1,
             Item::Us(_) => 2,
             Item::Passage(_) => 3,
+            Item::PassageOpened => 4,
         }
     }
 }
@@ -281,8 +288,10 @@ pub struct Detector {
     opt_onset_delay_us: u64,
     /// Stream time of the first sample fed, µs: added to every event's times.
     origin_us: u64,
-    /// Start and end (µs) of the last passage the optical path followed to its end.
-    last_opt_passage: Option<(u64, u64)>,
+    /// Start and end (µs; `u64::MAX` while followed) of the optical passages opened lately,
+    /// in decision order, so that what an ultrasound decision reads of them never depends on
+    /// how far the optical stream has been read.
+    opt_passages: heapless::Deque<(u64, u64), OPT_PASSAGES>,
 }
 
 /// The pending decision of a slug's passage that began at sample `start` and was reported
@@ -294,6 +303,18 @@ fn passage_pending(start: u64, ready: u64, rate: u32, wait_us: u64, passage: Pas
         decide_us: to_us(ready, rate).max(start_us + wait_us),
         start_us,
         item: Item::Passage(passage),
+        deferred: false,
+    }
+}
+
+/// The pending record that the optical path began following a passage from the sighting at
+/// samples `start`..`ready`: decided when that sighting is.
+fn passage_opened(start: u64, ready: u64, rate: u32, wait_us: u64) -> Pending {
+    let start_us = to_us(start, rate);
+    Pending {
+        decide_us: to_us(ready, rate).max(start_us + wait_us),
+        start_us,
+        item: Item::PassageOpened,
         deferred: false,
     }
 }
@@ -403,7 +424,7 @@ impl Detector {
             us_onset_delay_us,
             opt_onset_delay_us,
             origin_us: 0,
-            last_opt_passage: None,
+            opt_passages: heapless::Deque::new(),
         })
     }
 
@@ -528,9 +549,15 @@ impl Detector {
                 };
                 let _ = pending.push(p);
             });
+            if let Some((start, ready)) = opt.take_passage_opened() {
+                let _ = pending.push(passage_opened(
+                    start,
+                    ready,
+                    rate,
+                    simultaneous_us + us_delay,
+                ));
+            }
             if let Some(passage) = opt.take_passage() {
-                self.last_opt_passage =
-                    Some((to_us(passage.start, rate), to_us(passage.end, rate)));
                 let _ = pending.push(Passage::optical(passage, rate, simultaneous_us + us_delay));
             }
         }
@@ -579,10 +606,11 @@ impl Detector {
                     deferred: false,
                 });
             });
+            let wait = self.simultaneous_us + self.us_onset_delay_us;
+            if let Some((start, ready)) = opt.take_passage_opened() {
+                let _ = pending.push(passage_opened(start, ready, rate, wait));
+            }
             if let Some(passage) = opt.take_passage() {
-                self.last_opt_passage =
-                    Some((to_us(passage.start, rate), to_us(passage.end, rate)));
-                let wait = self.simultaneous_us + self.us_onset_delay_us;
                 let _ = pending.push(Passage::optical(passage, rate, wait));
             }
         }
@@ -654,6 +682,12 @@ impl Detector {
             Item::Opt(s) => self.decide_optical(p, s, emit),
             Item::Us(s) => self.decide_ultrasound(p, s, emit),
             Item::Passage(passage) => self.decide_passage(p, passage, emit),
+            Item::PassageOpened => {
+                if self.opt_passages.is_full() {
+                    self.opt_passages.pop_front();
+                }
+                let _ = self.opt_passages.push_back((p.start_us, u64::MAX));
+            }
         }
     }
 
@@ -663,6 +697,11 @@ impl Detector {
     // Out of line: rare, and the firmware has the flash for one copy.
     #[inline(never)]
     fn decide_passage(&mut self, p: Pending, passage: Passage, emit: &mut impl FnMut(&Event)) {
+        if passage.sensor == Sensor::Optical {
+            if let Some(open) = self.opt_passages.iter_mut().find(|o| o.0 == p.start_us) {
+                open.1 = passage.end_us;
+            }
+        }
         let Some(&(_, confidence)) = self.recent_air.iter().find(|a| a.0 == p.start_us) else {
             return;
         };
@@ -987,9 +1026,9 @@ impl Detector {
     /// both sensors, and 7 recordings with 1–6 µL of labelled air reached the 1-mL
     /// cumulative limit from them.
     fn column_possible(&self, t_us: u64) -> bool {
-        let Some(opt) = self.opt.as_ref() else {
+        if self.opt.is_none() {
             return true;
-        };
+        }
         let optical_blind = self.opt_ended || self.opt_faults.as_ref().is_some_and(|f| f.active());
         let Some(Transit {
             earliest, latest, ..
@@ -1000,17 +1039,14 @@ impl Detector {
         if optical_blind {
             return true;
         }
-        let rate = self.config.optical_rate_hz.unwrap_or(1);
-        let followed = opt
-            .passage_followed_since()
-            .map(|start| (to_us(start, rate), u64::MAX));
-        [followed, self.last_opt_passage]
-            .into_iter()
-            .flatten()
-            .any(|(start, end)| {
-                start.saturating_add(earliest) <= t_us + COLUMN_SLACK_US
-                    && t_us <= end.saturating_add(latest)
-            })
+        // A passage whose end is not decided yet is still followed, or was dropped at
+        // `MAX_PASSAGE_S` (a level change, not a slug: no end is decided for it).
+        let longest = ms_to_us(optical::MAX_PASSAGE_S * 1e3);
+        self.opt_passages.iter().any(|&(start, end)| {
+            let end = end.min(start.saturating_add(longest));
+            start.saturating_add(earliest) <= t_us + COLUMN_SLACK_US
+                && t_us <= end.saturating_add(latest)
+        })
     }
 
     /// The flow velocity (m/s) and lumen (mm) air is sized with at `now_us`: the line's, else

@@ -305,6 +305,9 @@ pub struct OpticalPath {
     stays: [(u64, f32); STAYS],
     stays_next: usize,
     following: Option<Following>,
+    /// The first sample and the report sample of the sighting a passage began following
+    /// from, until taken.
+    opened: Option<(u64, u64)>,
     /// A passage that ended, until taken.
     passage: Option<OptPassage>,
     passage_hangover: u32,
@@ -353,6 +356,7 @@ impl OpticalPath {
             stays: [(u64::MAX, 0.0); STAYS],
             stays_next: 0,
             following: None,
+            opened: None,
             passage: None,
             passage_hangover: ((PASSAGE_HANGOVER_S * fs) as u32).max(1),
             max_passage: (MAX_PASSAGE_S * fs) as u64,
@@ -424,9 +428,16 @@ impl OpticalPath {
         }
     }
 
-    /// The first sample of the passage followed now, if one is.
-    pub fn passage_followed_since(&self) -> Option<u64> {
-        self.following.as_ref().map(|f| f.start)
+    /// A passage that began being followed since the last call, if any: the first sample of
+    /// the sighting it began from and the sample that sighting was reported at. Call it after
+    /// every [`Self::process`].
+    #[inline]
+    pub fn take_passage_opened(&mut self) -> Option<(u64, u64)> {
+        if self.opened.is_some() {
+            self.opened.take()
+        } else {
+            None
+        }
     }
 
     /// Follows an open passage over sample `n`.
@@ -485,6 +496,7 @@ impl OpticalPath {
                 last_above: s.ready - 1,
                 below: 0,
             });
+            self.opened = Some((s.start, s.ready));
         }
     }
 
