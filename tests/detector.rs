@@ -762,6 +762,29 @@ fn a_clipped_echo_is_a_column_only_if_a_slug_could_have_passed_the_optical_beam(
     assert!(!watched.is_empty(), "the echo alarms as air");
     assert!(watched.iter().all(|&v| v < lumen_sphere_ul), "{watched:?}");
 
+    // The optical sensor flat-lined (a fault) from 1 s: it could not have seen a slug, so the
+    // echo is a column again.
+    let flat: Vec<f32> = opt
+        .chunks(2)
+        .enumerate()
+        .flat_map(|(i, x)| {
+            if i >= OPT_HZ as usize {
+                [0.4, 0.6]
+            } else {
+                [x[0], x[1]]
+            }
+        })
+        .collect();
+    let blind = air_volumes(
+        &DetectorConfig {
+            line,
+            ..config(true, true)
+        },
+        &flat,
+    );
+    assert!(!blind.is_empty(), "the echo alarms as air");
+    assert!(blind.iter().all(|&v| v >= lumen_sphere_ul), "{blind:?}");
+
     // A slug through the optical beam at 2.5 s (the light up by half for 0.5 s, both
     // colours): 0.41 s later at the mean flow its echoes reach the ultrasound; the first pairs
     // with the optical alarm, the second, clipped, is decided alone and is a column again,

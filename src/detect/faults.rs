@@ -40,10 +40,24 @@ pub const NAN_CLEAR_S: f32 = 0.05;
 pub struct FaultReport {
     /// Which fault.
     pub kind: FaultKind,
-    /// Sample where it began.
+    /// Sample where it began; for the report of its end, the first sample read again.
     pub start: u64,
     /// Sample at which it was recognised.
     pub ready: u64,
+    /// Whether this reports the fault's end (the sensor reads again), not its start.
+    pub cleared: bool,
+}
+
+impl FaultReport {
+    /// The end of a fault of `kind`, at sample `n`.
+    fn cleared(kind: FaultKind, n: u64) -> Self {
+        FaultReport {
+            kind,
+            start: n,
+            ready: n + 1,
+            cleared: true,
+        }
+    }
 }
 
 /// Watches one sensor's raw samples for faults.
@@ -125,7 +139,8 @@ impl FaultMonitor {
     }
 
     /// Checks one frame of raw samples; returns the sanitised frame (non-finite values are
-    /// replaced by 0, so that no filter state is poisoned) and reports new faults.
+    /// replaced by 0, so that no filter state is poisoned) and reports faults as they start
+    /// and end.
     pub fn process(&mut self, x: [f32; 2], out: &mut impl FnMut(FaultReport)) -> [f32; 2] {
         let n = self.n;
         self.n += 1;
@@ -155,10 +170,12 @@ impl FaultMonitor {
                     kind: FaultKind::NotANumber,
                     start: n,
                     ready: n + 1,
+                    cleared: false,
                 });
             }
         } else if self.nan && n - self.last_nan > self.nan_clear {
             self.nan = false;
+            out(FaultReport::cleared(FaultKind::NotANumber, n));
         }
 
         // Flat line: every channel repeats its last value exactly.
@@ -171,11 +188,15 @@ impl FaultMonitor {
                     kind: FaultKind::FlatLine,
                     start,
                     ready: n + 1,
+                    cleared: false,
                 });
             }
         } else {
             self.flat_run = 0;
-            self.flat = false;
+            if self.flat {
+                self.flat = false;
+                out(FaultReport::cleared(FaultKind::FlatLine, n));
+            }
         }
         self.last = clean;
 
@@ -199,11 +220,15 @@ impl FaultMonitor {
                         kind: FaultKind::Saturation,
                         start,
                         ready: n + 1,
+                        cleared: false,
                     });
                 }
             } else {
                 self.sat_blocks = 0;
-                self.sat = false;
+                if self.sat {
+                    self.sat = false;
+                    out(FaultReport::cleared(FaultKind::Saturation, n));
+                }
             }
         }
 
@@ -221,11 +246,15 @@ impl FaultMonitor {
                         kind: FaultKind::LossOfCoupling,
                         start,
                         ready: n + 1,
+                        cleared: false,
                     });
                 }
             } else {
                 self.low_run = 0;
-                self.coupling = false;
+                if self.coupling {
+                    self.coupling = false;
+                    out(FaultReport::cleared(FaultKind::LossOfCoupling, n));
+                }
             }
         }
         if self.check_coupling {
@@ -250,12 +279,6 @@ impl FaultMonitor {
     /// coupling is declared from, before it has lasted [`COUPLING_S`]).
     pub fn coupling_weak(&self) -> bool {
         self.check_coupling && self.power_fast < self.coupling_threshold
-    }
-
-    /// Whether a fault is going on now (NaN, flat line, saturation, lost coupling): the
-    /// sensor cannot be trusted to have seen what passed.
-    pub fn active(&self) -> bool {
-        self.nan || self.flat || self.sat || self.coupling
     }
 
     /// The coupling reference: the median block power held (the lower middle one).

@@ -40,7 +40,7 @@ use core::fmt;
 
 use num_complex::Complex32;
 
-use crate::event::{Class, Event, Features, Sensor};
+use crate::event::{Class, Event, FaultKind, Features, Sensor};
 use crate::line::LineGeometry;
 
 use air::{AirLedger, AirLimits};
@@ -292,6 +292,9 @@ pub struct Detector {
     /// in decision order, so that what an ultrasound decision reads of them never depends on
     /// how far the optical stream has been read.
     opt_passages: heapless::Deque<(u64, u64), OPT_PASSAGES>,
+    /// Kind, start and end (µs; `u64::MAX` while it lasts) of the optical sensor's latest
+    /// faults, in decision order.
+    opt_faulty: heapless::Deque<(FaultKind, u64, u64), OPT_PASSAGES>,
 }
 
 /// The pending decision of a slug's passage that began at sample `start` and was reported
@@ -425,6 +428,7 @@ impl Detector {
             opt_onset_delay_us,
             origin_us: 0,
             opt_passages: heapless::Deque::new(),
+            opt_faulty: heapless::Deque::new(),
         })
     }
 
@@ -664,6 +668,12 @@ impl Detector {
                     _ => self.config.ultrasound_rate_hz,
                 }
                 .unwrap_or(1);
+                if sensor == Sensor::Optical {
+                    self.note_optical_fault(&f, rate);
+                }
+                if f.cleared {
+                    return;
+                }
                 let event = Event {
                     class: Class::Fault,
                     start_us: to_us(f.start, rate),
@@ -1016,6 +1026,28 @@ impl Detector {
         air::air_volume_ul(input, &model::AIR_SIZING, v, beam_mm, d, column_possible)
     }
 
+    /// Keeps, in decision order, when the optical sensor was faulty (see
+    /// [`Self::column_possible`]): a fault's start opens an interval, its clearance closes it.
+    fn note_optical_fault(&mut self, f: &FaultReport, rate: u32) {
+        if f.cleared {
+            let open = self
+                .opt_faulty
+                .iter_mut()
+                .rev()
+                .find(|o| o.0 == f.kind && o.2 == u64::MAX);
+            if let Some(open) = open {
+                open.2 = to_us(f.start, rate);
+            }
+        } else {
+            if self.opt_faulty.is_full() {
+                self.opt_faulty.pop_front();
+            }
+            let _ = self
+                .opt_faulty
+                .push_back((f.kind, to_us(f.start, rate), u64::MAX));
+        }
+    }
+
     /// Whether an ultrasound sighting starting at `t_us` can be a slug's column: a slug fills
     /// the optical beam upstream first, where the light rises to the empty tube's and the
     /// optical path follows it ([`OptPassage`]), so with the optical sensor watching (its
@@ -1026,17 +1058,27 @@ impl Detector {
     /// both sensors, and 7 recordings with 1–6 µL of labelled air reached the 1-mL
     /// cumulative limit from them.
     fn column_possible(&self, t_us: u64) -> bool {
-        if self.opt.is_none() {
+        let Some(opt) = self.opt.as_ref() else {
             return true;
-        }
-        let optical_blind = self.opt_ended || self.opt_faults.as_ref().is_some_and(|f| f.active());
+        };
         let Some(Transit {
             earliest, latest, ..
         }) = self.transit(t_us)
         else {
             return true;
         };
-        if optical_blind {
+        // When a slug would have crossed the optical beam; blind there if the optical stream
+        // did not reach it (it ended: its clock stops) or a fault on it overlapped it.
+        let from = t_us.saturating_sub(latest);
+        let to = (t_us + COLUMN_SLACK_US).saturating_sub(earliest);
+        // (`to` capped at `t_us`: until the optical stream ends, decisions wait for it to pass
+        // their time, so the clock reads the same whatever the chunking.)
+        let blind = opt.clock().now_us() < to.min(t_us)
+            || self
+                .opt_faulty
+                .iter()
+                .any(|&(_, start, end)| start <= to && end >= from);
+        if blind {
             return true;
         }
         // A passage whose end is not decided yet is still followed, or was dropped at
