@@ -65,9 +65,12 @@ pub const SLOWEST_EMBOLUS: f32 = 0.2;
 /// at the optical rise, after the front meniscus, and the ultrasound beam (4–10 mm) is wider
 /// than the optical one, so its echo begins before the front reaches the beam's centre.
 const COLUMN_SLACK_US: u64 = 50_000;
-/// Optical passages remembered for [`COLUMN_SLACK_US`]'s check: more than can begin within the
-/// slowest transit (each lasts 20 ms at the least).
+/// Optical passages remembered for [`COLUMN_SLACK_US`]'s check: a few (more rarely begin
+/// within a transit). Kept in decision order, so an older one pushed out by newer ones
+/// changes the answer alike under any chunking.
 const OPT_PASSAGES: usize = 4;
+/// Optical faults remembered for the same check, likewise.
+const OPT_FAULTS: usize = 4;
 /// An optical clot decision with less than this share of the trees' vote waits
 /// [`WOBBLE_S`] before it alarms. On the 24-h tuning suite every optical clot alarm on a knock
 /// (8) had less than 0.65 of the vote, against 27 of the 420 on clots; with the trees
@@ -294,7 +297,7 @@ pub struct Detector {
     opt_passages: heapless::Deque<(u64, u64), OPT_PASSAGES>,
     /// Kind, start and end (µs; `u64::MAX` while it lasts) of the optical sensor's latest
     /// faults, in decision order.
-    opt_faulty: heapless::Deque<(FaultKind, u64, u64), OPT_PASSAGES>,
+    opt_faulty: heapless::Deque<(FaultKind, u64, u64), OPT_FAULTS>,
 }
 
 /// The pending decision of a slug's passage that began at sample `start` and was reported
