@@ -210,7 +210,7 @@ impl Roots {
     fn prod(&self, f: impl Fn(Complex64) -> Complex64) -> Complex64 {
         self.as_slice()
             .iter()
-            .fold(Complex64::new(1.0, 0.0), |acc, &c| acc * f(c))
+            .fold(Complex64::new(1.0, 0.0), |acc, &c| mul(acc, f(c)))
     }
 }
 
@@ -219,6 +219,19 @@ struct Zpk {
     z: Roots,
     p: Roots,
     k: f64,
+}
+
+// The design runs once, at construction, in software f64 on a Cortex-M4F. Out of line, its
+// complex products and quotients are one copy each: inlined at every use, each soft-float
+// operation's call sequence was repeated, 7.8 KiB of the firmware's flash (of 126).
+#[inline(never)]
+fn mul(a: Complex64, b: Complex64) -> Complex64 {
+    a * b
+}
+
+#[inline(never)]
+fn div(a: Complex64, b: Complex64) -> Complex64 {
+    a / b
 }
 
 fn cabs(c: Complex64) -> f64 {
@@ -263,10 +276,16 @@ impl Zpk {
 
     fn lp2hp(&mut self, wo: f64) {
         let degree = self.degree();
-        let gain = (self.z.prod(|c| -c) / self.p.prod(|c| -c)).re;
+        let gain = div(self.z.prod(|c| -c), self.p.prod(|c| -c)).re;
         let w = Complex64::new(wo, 0.0);
-        self.z.as_mut_slice().iter_mut().for_each(|c| *c = w / *c);
-        self.p.as_mut_slice().iter_mut().for_each(|c| *c = w / *c);
+        self.z
+            .as_mut_slice()
+            .iter_mut()
+            .for_each(|c| *c = div(w, *c));
+        self.p
+            .as_mut_slice()
+            .iter_mut()
+            .for_each(|c| *c = div(w, *c));
         for _ in 0..degree {
             self.z.push(Complex64::new(0.0, 0.0));
         }
@@ -279,10 +298,10 @@ impl Zpk {
         let mut out = Roots::new();
         let wo2 = Complex64::new(wo * wo, 0.0);
         for &r in roots.as_slice() {
-            out.push(r + csqrt(r * r - wo2));
+            out.push(r + csqrt(mul(r, r) - wo2));
         }
         for &r in roots.as_slice() {
-            out.push(r - csqrt(r * r - wo2));
+            out.push(r - csqrt(mul(r, r) - wo2));
         }
         out
     }
@@ -307,16 +326,16 @@ impl Zpk {
 
     fn lp2bs(&mut self, wo: f64, bw: f64) {
         let degree = self.degree();
-        let gain = (self.z.prod(|c| -c) / self.p.prod(|c| -c)).re;
+        let gain = div(self.z.prod(|c| -c), self.p.prod(|c| -c)).re;
         let half = Complex64::new(bw / 2.0, 0.0);
         self.z
             .as_mut_slice()
             .iter_mut()
-            .for_each(|c| *c = half / *c);
+            .for_each(|c| *c = div(half, *c));
         self.p
             .as_mut_slice()
             .iter_mut()
-            .for_each(|c| *c = half / *c);
+            .for_each(|c| *c = div(half, *c));
         self.z = Self::split(&self.z, wo);
         self.p = Self::split(&self.p, wo);
         for _ in 0..degree {
@@ -331,15 +350,15 @@ impl Zpk {
     fn bilinear(&mut self, fs: f64) {
         let degree = self.degree();
         let fs2 = Complex64::new(2.0 * fs, 0.0);
-        let gain = (self.z.prod(|c| fs2 - c) / self.p.prod(|c| fs2 - c)).re;
+        let gain = div(self.z.prod(|c| fs2 - c), self.p.prod(|c| fs2 - c)).re;
         self.z
             .as_mut_slice()
             .iter_mut()
-            .for_each(|c| *c = (fs2 + *c) / (fs2 - *c));
+            .for_each(|c| *c = div(fs2 + *c, fs2 - *c));
         self.p
             .as_mut_slice()
             .iter_mut()
-            .for_each(|c| *c = (fs2 + *c) / (fs2 - *c));
+            .for_each(|c| *c = div(fs2 + *c, fs2 - *c));
         for _ in 0..degree {
             self.z.push(Complex64::new(-1.0, 0.0));
         }
@@ -371,11 +390,13 @@ fn cplxreal(r: &Roots) -> Roots {
     out
 }
 
-/// Index of the first root minimising `key`, among those passing `filter`.
+/// Index of the first root minimising `key`, among those passing `filter`. One copy for
+/// every caller (`dyn`, not inlined): 0.9 KiB less firmware flash than one per closure pair.
+#[inline(never)]
 fn argmin_by(
     r: &Roots,
-    filter: impl Fn(&Complex64) -> bool,
-    key: impl Fn(&Complex64) -> f64,
+    filter: &dyn Fn(&Complex64) -> bool,
+    key: &dyn Fn(&Complex64) -> f64,
 ) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (i, c) in r.as_slice().iter().enumerate().filter(|(_, c)| filter(c)) {
@@ -392,19 +413,19 @@ fn is_real(c: &Complex64) -> bool {
 }
 
 /// Pole "closest to the unit circle" (scipy `idx_worst`, digital).
-fn worst(p: &Roots, filter: impl Fn(&Complex64) -> bool) -> Option<usize> {
-    argmin_by(p, filter, |c| libm::fabs(1.0 - cabs(*c)))
+fn worst(p: &Roots, filter: &dyn Fn(&Complex64) -> bool) -> Option<usize> {
+    argmin_by(p, filter, &|c| libm::fabs(1.0 - cabs(*c)))
 }
 
 /// Nearest root of `z` to `to` among those passing `filter` (scipy `_nearest_real_complex_idx`).
-fn nearest(z: &Roots, to: Complex64, filter: impl Fn(&Complex64) -> bool) -> Option<usize> {
-    argmin_by(z, filter, |c| cabs(*c - to))
+fn nearest(z: &Roots, to: Complex64, filter: &dyn Fn(&Complex64) -> bool) -> Option<usize> {
+    argmin_by(z, filter, &|c| cabs(*c - to))
 }
 
 /// `poly([r1, r2])` real part: `[1, -(r1 + r2), r1 r2]` (`r2 = None` gives a first-order).
 fn poly2(r1: Complex64, r2: Option<Complex64>) -> [f64; 3] {
     match r2 {
-        Some(r2) => [1.0, -(r1 + r2).re, (r1 * r2).re],
+        Some(r2) => [1.0, -(r1 + r2).re, mul(r1, r2).re],
         None => [0.0, 1.0, -r1.re],
     }
 }
@@ -434,31 +455,31 @@ fn zpk2sos(zpk: Zpk) -> Result<Sos, DesignError> {
     // gets there, so report it as a design failure rather than panic.
     let fail = DesignError::Unstable;
     for si in (0..n_sections).rev() {
-        let p1 = p.remove(worst(&p, |_| true).ok_or(fail)?);
+        let p1 = p.remove(worst(&p, &|_| true).ok_or(fail)?);
         let reals_p = p.as_slice().iter().filter(|c| is_real(c)).count();
         let reals_z = z.as_slice().iter().filter(|c| is_real(c)).count();
         let (zb, pa);
         if is_real(&p1) && reals_p == 0 {
-            let z1 = z.remove(nearest(&z, p1, is_real).ok_or(fail)?);
+            let z1 = z.remove(nearest(&z, p1, &is_real).ok_or(fail)?);
             zb = poly2(z1, Some(origin));
             pa = poly2(p1, Some(origin));
         } else if p.n + 1 == z.n && !is_real(&p1) && reals_p == 1 && reals_z == 1 {
-            let z1 = z.remove(nearest(&z, p1, |c| !is_real(c)).ok_or(fail)?);
+            let z1 = z.remove(nearest(&z, p1, &|c| !is_real(c)).ok_or(fail)?);
             zb = poly2(z1, Some(z1.conj()));
             pa = poly2(p1, Some(p1.conj()));
         } else {
             let p2 = if is_real(&p1) {
-                p.remove(worst(&p, is_real).ok_or(fail)?)
+                p.remove(worst(&p, &is_real).ok_or(fail)?)
             } else {
                 p1.conj()
             };
             pa = poly2(p1, Some(p2));
             zb = if z.n > 0 {
-                let z1 = z.remove(nearest(&z, p1, |_| true).ok_or(fail)?);
+                let z1 = z.remove(nearest(&z, p1, &|_| true).ok_or(fail)?);
                 if !is_real(&z1) {
                     poly2(z1, Some(z1.conj()))
                 } else if z.n > 0 {
-                    let z2 = z.remove(nearest(&z, p1, is_real).ok_or(fail)?);
+                    let z2 = z.remove(nearest(&z, p1, &is_real).ok_or(fail)?);
                     poly2(z1, Some(z2))
                 } else {
                     poly2(z1, None)
