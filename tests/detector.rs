@@ -825,6 +825,49 @@ fn a_clipped_echo_is_a_column_only_if_a_slug_could_have_passed_the_optical_beam(
     assert!(column.iter().all(|&v| v >= lumen_sphere_ul), "{column:?}");
 }
 
+/// A bubble's short rise in the light (30 % for 10 ms) is followed as a possible slug's
+/// passage and ends at once; its end is decided at the same moment as its opening (both wait
+/// for the ultrasound past the sighting's start), and must not be lost: a clipped echo later
+/// than the slowest transit after it is then a large bubble, sized as a sphere. (When the
+/// end was decided before the opening, the passage stayed open for 20 s and the echo was
+/// sized as a column of the lumen.)
+#[test]
+fn a_short_passage_ends_even_when_decided_with_its_opening() {
+    let line = clotair::line::LineGeometry {
+        spacing_mm: Some(150.0),
+        tube_id_mm: Some(4.8),
+        flow_ml_min: Some(400.0),
+        carrier_hz: None,
+        angle_deg: None,
+    };
+    // 0.37 m/s: the slowest embolus (0.2 of it) takes 2.04 s over the 150 mm.
+    let opt = optical(7.0, &[(2.5, 0.01, 0.3)], 41);
+    let us: Vec<f32> = ultrasound(7.0, &[(5.2, 0.03, 600.0, 3.0)], 42)
+        .into_iter()
+        .map(|x| x.clamp(-1.0, 1.0))
+        .collect();
+    let cfg = DetectorConfig {
+        line,
+        ..config(true, true)
+    };
+    let events = run(&cfg, &us, &opt, &[256], &[32]);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.sensor == clotair::event::Sensor::Optical
+                && (secs(e.start_us) - 2.5).abs() < 0.05),
+        "the bubble is sighted in the light: {events:?}"
+    );
+    let echo: Vec<f32> = events
+        .iter()
+        .filter(|e| e.class == Class::Air && e.sensor == clotair::event::Sensor::Ultrasound)
+        .map(|e| e.features.volume_ul)
+        .collect();
+    let lumen_sphere_ul = std::f32::consts::PI / 6.0 * 4.8f32.powi(3);
+    assert!(!echo.is_empty(), "the echo alarms as air: {events:?}");
+    assert!(echo.iter().all(|&v| v < lumen_sphere_ul), "{echo:?}");
+}
+
 #[test]
 fn the_air_window_forgets_air_older_than_its_length() {
     use clotair::detect::air::AirWindow;

@@ -221,14 +221,16 @@ struct Passage {
 }
 
 impl Item {
-    /// Tie-break rank for equal decision times, so that order never depends on arrival.
+    /// Tie-break rank for equal decision times, so that order never depends on arrival. A
+    /// passage's opening comes before its end: both wait for the other sensor past the
+    /// sighting's start, and a short passage's end is often decided at that same time.
     fn rank(&self) -> u8 {
         match self {
             Item::Fault(..) => 0,
             Item::Opt(_) => 1,
             Item::Us(_) => 2,
-            Item::Passage(_) => 3,
-            Item::PassageOpened => 4,
+            Item::PassageOpened => 3,
+            Item::Passage(_) => 4,
         }
     }
 }
