@@ -65,12 +65,27 @@ pub const SLOWEST_EMBOLUS: f32 = 0.2;
 /// at the optical rise, after the front meniscus, and the ultrasound beam (4–10 mm) is wider
 /// than the optical one, so its echo begins before the front reaches the beam's centre.
 const COLUMN_SLACK_US: u64 = 50_000;
-/// Optical passages remembered for [`COLUMN_SLACK_US`]'s check: a few (more rarely begin
-/// within a transit). Kept in decision order, so an older one pushed out by newer ones
-/// changes the answer alike under any chunking.
-const OPT_PASSAGES: usize = 4;
+/// Passages remembered for [`COLUMN_SLACK_US`]'s check and for holding a loss of coupling
+/// ([`SLUG_FAULT_WITHIN_S`]): a few (more rarely begin within a transit). Kept in decision
+/// order, so an older one pushed out by newer ones changes the answer alike under any
+/// chunking.
+const PASSAGES: usize = 4;
 /// Optical faults remembered for the same check, likewise.
 const OPT_FAULTS: usize = 4;
+/// A slug blocks the ultrasound beam: behind its front interface the blood's echo is lost,
+/// as when the probe loses its coupling, and a slug longer than [`faults::COUPLING_S`]
+/// raised a `loss_of_coupling` fault (25 in the 24 h of the tuning suite, against 127 on
+/// real coupling losses). A loss of coupling is held while a slug passes if it begins
+/// within this long after an ultrasound echo that clipped (the front interface)
+/// and after an air alarm's slug reached the ultrasound beam, before its rear did (its
+/// passage at the optical sensor plus the transit, the mean flow's for a column of the
+/// lumen; the ultrasound's own passage when it follows slugs); it is dropped if the power
+/// comes back within this long after the slug's rear reached the beam, else reported with
+/// its own start. On the suite the power fell 0.35–0.62 s after the passage's start plus the
+/// mean flow's transit.
+pub const SLUG_FAULT_WITHIN_S: f32 = 1.0;
+/// A held loss of coupling whose slug's end is not known yet is looked at again this often.
+const HELD_RECHECK_US: u64 = 250_000;
 /// An optical clot decision with less than this share of the trees' vote waits
 /// [`WOBBLE_S`] before it alarms. On the 24-h tuning suite every optical clot alarm on a knock
 /// (8) had less than 0.65 of the vote, against 27 of the 420 on clots; with the trees
@@ -205,9 +220,11 @@ enum Item {
     Opt(OptSighting),
     Fault(Sensor, FaultReport),
     Passage(Passage),
-    /// The optical path began following a possible slug's passage (see
-    /// `Detector::column_possible`).
+    /// The path that follows slugs (the optical, else the ultrasound) began following a
+    /// possible slug's passage (see `Detector::column_possible`, [`SLUG_FAULT_WITHIN_S`]).
     PassageOpened,
+    /// Time to look at the held loss of coupling again (see [`SLUG_FAULT_WITHIN_S`]).
+    HeldFault,
 }
 
 /// A slug's passage through a sensor's beam, as the optical or the ultrasound path followed
@@ -218,6 +235,8 @@ struct Passage {
     end_us: u64,
     /// The optical rise's peak relative change; NaN for the ultrasound.
     peak: f32,
+    /// False for an ultrasound following dropped without a blocked beam: only its end.
+    slug: bool,
 }
 
 impl Item {
@@ -231,6 +250,7 @@ impl Item {
             Item::Us(_) => 2,
             Item::PassageOpened => 3,
             Item::Passage(_) => 4,
+            Item::HeldFault => 5,
         }
     }
 }
@@ -254,6 +274,16 @@ struct Seen {
     paired: bool,
     /// What the optical path measured, for a joint decision with the downstream sighting.
     features: OptFeatures,
+}
+
+/// A passage the path that follows slugs opened, in decision order: stream times, µs.
+#[derive(Clone, Copy, Debug)]
+struct Followed {
+    start_us: u64,
+    /// `u64::MAX` until the passage's end is decided.
+    end_us: u64,
+    /// Whether it was reported as an air alarm's slug (a passage row).
+    slug: bool,
 }
 
 /// Transit times of an embolus from the optical to the ultrasound sensor, µs: the fastest
@@ -293,13 +323,19 @@ pub struct Detector {
     opt_onset_delay_us: u64,
     /// Stream time of the first sample fed, µs: added to every event's times.
     origin_us: u64,
-    /// Start and end (µs; `u64::MAX` while followed) of the optical passages opened lately,
-    /// in decision order, so that what an ultrasound decision reads of them never depends on
-    /// how far the optical stream has been read.
-    opt_passages: heapless::Deque<(u64, u64), OPT_PASSAGES>,
+    /// The passages opened lately by the path that follows slugs, in decision order, so that
+    /// what a decision reads of them never depends on how far a stream has been read.
+    passages: heapless::Deque<Followed, PASSAGES>,
     /// Kind, start and end (µs; `u64::MAX` while it lasts) of the optical sensor's latest
     /// faults, in decision order.
     opt_faulty: heapless::Deque<(FaultKind, u64, u64), OPT_FAULTS>,
+    /// The ultrasound's loss of coupling held while a slug passes, with the start of the
+    /// passage that explains it (see [`SLUG_FAULT_WITHIN_S`]).
+    held: Option<(FaultReport, u64)>,
+    /// Start (µs) of the latest ultrasound sighting decided that clipped the receiver
+    /// ([`air::LUMEN_CLIP`]): a slug's front interface, if a slug's (see
+    /// [`SLUG_FAULT_WITHIN_S`]).
+    front_us: Option<u64>,
 }
 
 /// The pending decision of a slug's passage that began at sample `start` and was reported
@@ -333,6 +369,7 @@ impl Passage {
             sensor: Sensor::Optical,
             end_us: to_us(p.end, rate),
             peak: p.peak,
+            slug: true,
         };
         passage_pending(p.start, p.ready, rate, wait_us, passage)
     }
@@ -342,6 +379,7 @@ impl Passage {
             sensor: Sensor::Ultrasound,
             end_us: to_us(p.end, rate),
             peak: f32::NAN,
+            slug: p.slug,
         };
         passage_pending(p.start, p.ready, rate, wait_us, passage)
     }
@@ -432,8 +470,10 @@ impl Detector {
             us_onset_delay_us,
             opt_onset_delay_us,
             origin_us: 0,
-            opt_passages: heapless::Deque::new(),
+            passages: heapless::Deque::new(),
             opt_faulty: heapless::Deque::new(),
+            held: None,
+            front_us: None,
         })
     }
 
@@ -497,7 +537,7 @@ impl Detector {
                 let _ = pending.push(p);
             });
             let weak = monitor.coupling_weak();
-            us.process(
+            let framed = us.process(
                 Complex32::new(clean[0], clean[1]),
                 weak,
                 &mut |s: UsSighting| {
@@ -511,8 +551,15 @@ impl Detector {
                     let _ = pending.push(p);
                 },
             );
+            // Passages begin and end on frames only: not looked for per sample.
+            if !framed {
+                continue;
+            }
+            let wait = simultaneous_us + opt_delay;
+            if let Some((start, ready)) = us.take_passage_opened() {
+                let _ = pending.push(passage_opened(start, ready, rate, wait));
+            }
             if let Some(passage) = us.take_passage() {
-                let wait = simultaneous_us + opt_delay;
                 let _ = pending.push(Passage::ultrasound(passage, rate, wait));
             }
         }
@@ -600,8 +647,11 @@ impl Detector {
                     deferred: false,
                 });
             });
+            let wait = self.simultaneous_us + self.opt_onset_delay_us;
+            if let Some((start, ready)) = us.take_passage_opened() {
+                let _ = pending.push(passage_opened(start, ready, rate, wait));
+            }
             if let Some(passage) = us.take_passage() {
-                let wait = self.simultaneous_us + self.opt_onset_delay_us;
                 let _ = pending.push(Passage::ultrasound(passage, rate, wait));
             }
         }
@@ -676,33 +726,36 @@ impl Detector {
                 if sensor == Sensor::Optical {
                     self.note_optical_fault(&f, rate);
                 }
+                let coupling = sensor == Sensor::Ultrasound && f.kind == FaultKind::LossOfCoupling;
                 if f.cleared {
+                    // The power came back while the slug passed: the slug explains the loss.
+                    if coupling {
+                        self.held = None;
+                    }
                     return;
                 }
-                let event = Event {
-                    class: Class::Fault,
-                    start_us: to_us(f.start, rate),
-                    end_us: to_us(f.ready, rate),
-                    detected_us: p.decide_us,
-                    confidence: 1.0,
-                    sensor,
-                    features: Features::UNKNOWN,
-                    fault: Some(f.kind),
-                    air_limit: None,
-                    passage: false,
-                    classifier_input: [f32::NAN; classify::N_FEATURES],
-                };
-                self.emit_event(event, emit);
+                if coupling {
+                    if let Some(passage_us) = self.slug_at_ultrasound(to_us(f.start, rate)) {
+                        self.held = Some((f, passage_us));
+                        return self.look_at_held(p.decide_us, emit);
+                    }
+                }
+                self.emit_fault(sensor, f, rate, p.decide_us, emit);
             }
             Item::Opt(s) => self.decide_optical(p, s, emit),
             Item::Us(s) => self.decide_ultrasound(p, s, emit),
             Item::Passage(passage) => self.decide_passage(p, passage, emit),
             Item::PassageOpened => {
-                if self.opt_passages.is_full() {
-                    self.opt_passages.pop_front();
+                if self.passages.is_full() {
+                    self.passages.pop_front();
                 }
-                let _ = self.opt_passages.push_back((p.start_us, u64::MAX));
+                let _ = self.passages.push_back(Followed {
+                    start_us: p.start_us,
+                    end_us: u64::MAX,
+                    slug: false,
+                });
             }
+            Item::HeldFault => self.look_at_held(p.decide_us, emit),
         }
     }
 
@@ -712,10 +765,11 @@ impl Detector {
     // Out of line: rare, and the firmware has the flash for one copy.
     #[inline(never)]
     fn decide_passage(&mut self, p: Pending, passage: Passage, emit: &mut impl FnMut(&Event)) {
-        if passage.sensor == Sensor::Optical {
-            if let Some(open) = self.opt_passages.iter_mut().find(|o| o.0 == p.start_us) {
-                open.1 = passage.end_us;
-            }
+        if let Some(open) = self.passages.iter_mut().find(|o| o.start_us == p.start_us) {
+            open.end_us = passage.end_us;
+        }
+        if !passage.slug {
+            return;
         }
         let Some(&(_, confidence)) = self.recent_air.iter().find(|a| a.0 == p.start_us) else {
             return;
@@ -746,6 +800,9 @@ impl Detector {
             passage: true,
             classifier_input: [f32::NAN; classify::N_FEATURES],
         };
+        if let Some(open) = self.passages.iter_mut().find(|o| o.start_us == p.start_us) {
+            open.slug = true;
+        }
         self.emit_event(event, emit);
     }
 
@@ -865,6 +922,10 @@ impl Detector {
         if s.blood_mean_hz.is_finite() {
             self.blood_mean_hz = s.blood_mean_hz;
             self.blood_mean_at_us = p.decide_us;
+        }
+        // (Clipping alone: a slug's front reads 34–39 dB as well, its echo beyond the range.)
+        if s.features.clip_fraction > air::LUMEN_CLIP {
+            self.front_us = Some(p.start_us);
         }
         let mechanical = self
             .opt
@@ -1089,11 +1150,124 @@ impl Detector {
         // A passage whose end is not decided yet is still followed, or was dropped at
         // `MAX_PASSAGE_S` (a level change, not a slug: no end is decided for it).
         let longest = ms_to_us(optical::MAX_PASSAGE_S * 1e3);
-        self.opt_passages.iter().any(|&(start, end)| {
-            let end = end.min(start.saturating_add(longest));
-            start.saturating_add(earliest) <= t_us + COLUMN_SLACK_US
-                && t_us <= end.saturating_add(latest)
-        })
+        self.passages.iter().any(
+            |&Followed {
+                 start_us: start,
+                 end_us: end,
+                 ..
+             }| {
+                let end = end.min(start.saturating_add(longest));
+                start.saturating_add(earliest) <= t_us + COLUMN_SLACK_US
+                    && t_us <= end.saturating_add(latest)
+            },
+        )
+    }
+
+    /// The start of the passage of an air alarm's slug that can have blocked the ultrasound
+    /// beam from `t_us` on (see [`SLUG_FAULT_WITHIN_S`]), if any.
+    fn slug_at_ultrasound(&self, t_us: u64) -> Option<u64> {
+        let within = ms_to_us(SLUG_FAULT_WITHIN_S * 1e3);
+        // The slug's front interface echoed at the ultrasound sensor just before.
+        if !self
+            .front_us
+            .is_some_and(|f| f <= t_us && t_us <= f.saturating_add(within))
+        {
+            return None;
+        }
+        // The optical sensor follows slugs upstream when there is one; else the ultrasound.
+        let t = match self.opt {
+            Some(_) => self.transit(t_us)?,
+            None => Transit {
+                earliest: 0,
+                latest: 0,
+                expected: 0,
+            },
+        };
+        // A passage still followed, or ended as a slug whose rear (a column of the lumen
+        // moves with the mean flow) had not reached the ultrasound beam yet.
+        self.passages
+            .iter()
+            .rev()
+            .find(|o| {
+                (o.end_us == u64::MAX || (o.slug && t_us < o.end_us.saturating_add(t.expected)))
+                    && o.start_us.saturating_add(t.earliest) <= t_us
+                    && t_us <= o.start_us.saturating_add(t.latest + within)
+                    && self.recent_air.iter().any(|a| a.0 == o.start_us)
+            })
+            .map(|o| o.start_us)
+    }
+
+    /// Decides, at `now_us`, on the held loss of coupling: reported once its slug's rear has
+    /// passed the ultrasound beam with the power still lost, else looked at again later (its
+    /// clearance drops it, see [`Self::process`]).
+    // Out of line: rare, and the firmware has the flash for one copy.
+    #[inline(never)]
+    fn look_at_held(&mut self, now_us: u64, emit: &mut impl FnMut(&Event)) {
+        let Some((f, start)) = self.held else {
+            return;
+        };
+        let (expected, latest) = match self.opt {
+            Some(_) => self
+                .transit(now_us)
+                .map_or((0, 0), |t| (t.expected, t.latest)),
+            None => (0, 0),
+        };
+        let longest = ms_to_us(optical::MAX_PASSAGE_S * 1e3);
+        let within = ms_to_us(SLUG_FAULT_WITHIN_S * 1e3);
+        // A passage that ended as no slug explains nothing, and one pushed out of the record
+        // by newer ones counts as ended.
+        let end = self
+            .passages
+            .iter()
+            .find(|o| o.start_us == start)
+            .map_or(0, |o| {
+                if o.end_us == u64::MAX || o.slug {
+                    o.end_us
+                } else {
+                    0
+                }
+            });
+        let due = if end == u64::MAX {
+            (now_us + HELD_RECHECK_US).min(start + longest + latest + within)
+        } else {
+            end.saturating_add(expected + within)
+        };
+        if due <= now_us || (self.us_ended && self.opt_ended) {
+            self.held = None;
+            let rate = self.config.ultrasound_rate_hz.unwrap_or(1);
+            return self.emit_fault(Sensor::Ultrasound, f, rate, now_us, emit);
+        }
+        let _ = self.pending.push(Pending {
+            decide_us: due,
+            start_us: start,
+            item: Item::HeldFault,
+            deferred: false,
+        });
+    }
+
+    /// Reports fault `f` of `sensor` (sampled at `rate`), decided at `now_us`.
+    fn emit_fault(
+        &mut self,
+        sensor: Sensor,
+        f: FaultReport,
+        rate: u32,
+        now_us: u64,
+        emit: &mut impl FnMut(&Event),
+    ) {
+        let event = Event {
+            class: Class::Fault,
+            start_us: to_us(f.start, rate),
+            end_us: to_us(f.ready, rate),
+            detected_us: now_us,
+            confidence: 1.0,
+            sensor,
+            features: Features::UNKNOWN,
+            fault: Some(f.kind),
+            air_limit: None,
+            passage: false,
+            classifier_input: [f32::NAN; classify::N_FEATURES],
+        };
+        self.emit_event(event, emit);
     }
 
     /// The flow velocity (m/s) and lumen (mm) air is sized with at `now_us`: the line's, else

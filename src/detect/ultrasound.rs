@@ -223,6 +223,9 @@ struct Analysis {
     following: Option<Following>,
     /// A passage that ended, until taken.
     passage: Option<UsPassage>,
+    /// First sample and report sample of the sighting a passage began to be followed from,
+    /// until taken.
+    opened: Option<(u64, u64)>,
     /// The blood's power over the band ([`BLOOD_POWER_TAU_S`]), its learning rate per
     /// segment and the segments it has learnt.
     blood_power: f32,
@@ -338,6 +341,10 @@ pub struct UsPassage {
     pub end: u64,
     /// Sample at which it was reported.
     pub ready: u64,
+    /// Whether the beam was blocked behind the sighting: a slug's passage. A following
+    /// dropped without one (no blocked stretch, or longer than a slug) is reported too, so
+    /// that the passage is known to have ended; it is no air event.
+    pub slug: bool,
 }
 
 /// A passage being followed.
@@ -404,6 +411,7 @@ impl UltrasoundPath {
                 clipped_hops: 0,
                 following: None,
                 passage: None,
+                opened: None,
                 blood_power: 0.0,
                 blood_alpha: 1.0 - libm::expf(-(segment_samples as f32) / (BLOOD_POWER_TAU_S * fs)),
                 blood_segments: 0,
@@ -438,8 +446,10 @@ impl UltrasoundPath {
 
     /// Processes one I/Q sample (already checked finite); calls `out` with each sighting.
     /// `weak`: the received power is far below its reference (coupling being lost, see
-    /// [`super::faults::FaultMonitor::coupling_weak`]).
-    pub fn process(&mut self, iq: Complex32, weak: bool, out: &mut impl FnMut(UsSighting)) {
+    /// [`super::faults::FaultMonitor::coupling_weak`]). Returns whether the sample completed
+    /// a frame: only then can a passage begin or end ([`Self::take_passage_opened`],
+    /// [`Self::take_passage`]).
+    pub fn process(&mut self, iq: Complex32, weak: bool, out: &mut impl FnMut(UsSighting)) -> bool {
         let clipped = libm::fabsf(iq.re) >= CLIP_LEVEL || libm::fabsf(iq.im) >= CLIP_LEVEL;
         let a = &mut self.a;
         a.weak = weak;
@@ -450,13 +460,15 @@ impl UltrasoundPath {
         a.samples_since_frame += 1;
         a.clock.tick();
         let y = self.wall_state.process(&self.wall, iq);
-        if let Some(frame) = self.stft.push(y) {
-            a.frame(frame, out);
-            if a.segment_frames == 0 {
-                // A segment ended: a point of the stream's fixed grid (see `dsp::snap`).
-                self.wall_state.snap();
-            }
+        let Some(frame) = self.stft.push(y) else {
+            return false;
+        };
+        a.frame(frame, out);
+        if a.segment_frames == 0 {
+            // A segment ended: a point of the stream's fixed grid (see `dsp::snap`).
+            self.wall_state.snap();
         }
+        true
     }
 
     /// Reports an open event now, as stream end: called by [`super::Detector::finish`].
@@ -480,15 +492,15 @@ impl UltrasoundPath {
     /// A slug's passage that has ended since the last call, if any: followed from a sighting
     /// that fills the lumen (whatever it is decided to be) while the blood's echo is lost
     /// behind it ([`BLOCKED_RATIO`]). At most one is followed at a time; call it after every
-    /// [`Self::process`].
-    #[inline]
+    /// [`Self::process`] that completed a frame, and after [`Self::finish`].
     pub fn take_passage(&mut self) -> Option<UsPassage> {
-        // Called per sample: the test alone while there is none.
-        if self.a.passage.is_some() {
-            self.a.passage.take()
-        } else {
-            None
-        }
+        self.a.passage.take()
+    }
+
+    /// The first sample and report sample of the sighting a passage began to be followed
+    /// from since the last call, if any; call it as [`Self::take_passage`].
+    pub fn take_passage_opened(&mut self) -> Option<(u64, u64)> {
+        self.a.opened.take()
     }
 }
 
@@ -725,6 +737,7 @@ impl Analysis {
         }
         let reference = self.blood_power;
         if reference.is_finite() && reference > 0.0 {
+            self.opened = Some((s.start, s.ready));
             self.following = Some(Following {
                 start: s.start,
                 start_frame: self.frames.saturating_sub(1),
@@ -752,20 +765,32 @@ impl Analysis {
             w.unblocked += 1;
         }
         let since = f - w.start_frame;
+        let ready = Self::frame_centre(f) + (FRAME / 2) as u64;
         if w.unblocked >= UNBLOCK_FRAMES {
-            if w.blocked_frames >= MIN_BLOCKED_FRAMES {
-                self.passage = Some(UsPassage {
-                    start: w.start,
-                    end: Self::frame_centre(w.last_blocked) + HOP as u64,
-                    ready: Self::frame_centre(f) + (FRAME / 2) as u64,
-                });
-            }
+            let slug = w.blocked_frames >= MIN_BLOCKED_FRAMES;
+            let end = if slug {
+                Self::frame_centre(w.last_blocked) + HOP as u64
+            } else {
+                Self::frame_centre(f)
+            };
+            self.passage = Some(UsPassage {
+                start: w.start,
+                end,
+                ready,
+                slug,
+            });
             self.following = None;
         } else if since >= self.max_passage_frames
             || (w.blocked_frames == 0 && since > self.block_within_frames)
         {
             // Too long for a slug (see [`super::optical::MAX_PASSAGE_S`]), or no blocked
-            // beam behind the echo: not followed further, not reported.
+            // beam behind the echo: not followed further, reported as no slug.
+            self.passage = Some(UsPassage {
+                start: w.start,
+                end: Self::frame_centre(f),
+                ready,
+                slug: false,
+            });
             self.following = None;
         } else {
             self.following = Some(w);
