@@ -718,23 +718,34 @@ fn air_accumulates_over_the_window_and_raises_the_limits() {
     );
 }
 
-/// A strong echo that clips the receiver is taken as a slug's interface (a column of the
-/// lumen) when the ultrasound watches alone; with the optical sensor upstream, which saw no
-/// slug go by in the transit window, it is a large bubble, sized as a sphere.
-#[test]
-fn a_clipped_echo_is_a_column_only_if_a_slug_could_have_passed_the_optical_beam() {
-    let us: Vec<f32> = ultrasound(5.0, &[(3.0, 0.03, 600.0, 3.0)], 31)
+/// [`ultrasound`] through a receiver that clips at full scale.
+fn clipped_ultrasound(seconds: f32, emboli: &[(f32, f32, f32, f32)], seed: u64) -> Vec<f32> {
+    ultrasound(seconds, emboli, seed)
         .into_iter()
         .map(|x| x.clamp(-1.0, 1.0))
-        .collect();
-    let opt = optical(5.0, &[], 32);
-    let line = clotair::line::LineGeometry {
+        .collect()
+}
+
+/// A line with the sensors 150 mm apart: a 4.8-mm lumen at 400 ml/min, 0.37 m/s, so 0.41 s
+/// between them at the mean flow and up to 2.04 s for the slowest embolus.
+fn line_150mm() -> clotair::line::LineGeometry {
+    clotair::line::LineGeometry {
         spacing_mm: Some(150.0),
         tube_id_mm: Some(4.8),
         flow_ml_min: Some(400.0),
         carrier_hz: None,
         angle_deg: None,
-    };
+    }
+}
+
+/// A strong echo that clips the receiver is taken as a slug's interface (a column of the
+/// lumen) when the ultrasound watches alone; with the optical sensor upstream, which saw no
+/// slug go by in the transit window, it is a large bubble, sized as a sphere.
+#[test]
+fn a_clipped_echo_is_a_column_only_if_a_slug_could_have_passed_the_optical_beam() {
+    let us: Vec<f32> = clipped_ultrasound(5.0, &[(3.0, 0.03, 600.0, 3.0)], 31);
+    let opt = optical(5.0, &[], 32);
+    let line = line_150mm();
     let air_volumes = |cfg: &DetectorConfig, opt: &[f32]| -> Vec<f32> {
         run(cfg, &us, opt, &[256], &[32])
             .iter()
@@ -798,10 +809,8 @@ fn a_clipped_echo_is_a_column_only_if_a_slug_could_have_passed_the_optical_beam(
             [x[0] * air, x[1] * air]
         })
         .collect();
-    let us: Vec<f32> = ultrasound(5.0, &[(2.9, 0.03, 600.0, 3.0), (3.3, 0.03, 600.0, 3.0)], 33)
-        .into_iter()
-        .map(|x| x.clamp(-1.0, 1.0))
-        .collect();
+    let us: Vec<f32> =
+        clipped_ultrasound(5.0, &[(2.9, 0.03, 600.0, 3.0), (3.3, 0.03, 600.0, 3.0)], 33);
     let cfg = DetectorConfig {
         line,
         ..config(true, true)
@@ -833,21 +842,10 @@ fn a_clipped_echo_is_a_column_only_if_a_slug_could_have_passed_the_optical_beam(
 /// sized as a column of the lumen.)
 #[test]
 fn a_short_passage_ends_even_when_decided_with_its_opening() {
-    let line = clotair::line::LineGeometry {
-        spacing_mm: Some(150.0),
-        tube_id_mm: Some(4.8),
-        flow_ml_min: Some(400.0),
-        carrier_hz: None,
-        angle_deg: None,
-    };
-    // 0.37 m/s: the slowest embolus (0.2 of it) takes 2.04 s over the 150 mm.
     let opt = optical(7.0, &[(2.5, 0.01, 0.3)], 41);
-    let us: Vec<f32> = ultrasound(7.0, &[(5.2, 0.03, 600.0, 3.0)], 42)
-        .into_iter()
-        .map(|x| x.clamp(-1.0, 1.0))
-        .collect();
+    let us = clipped_ultrasound(7.0, &[(5.2, 0.03, 600.0, 3.0)], 42);
     let cfg = DetectorConfig {
-        line,
+        line: line_150mm(),
         ..config(true, true)
     };
     let events = run(&cfg, &us, &opt, &[256], &[32]);

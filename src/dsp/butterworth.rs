@@ -267,10 +267,15 @@ impl Zpk {
         self.p.n - self.z.n
     }
 
+    /// Replaces every zero and pole `c` by `f(c)`.
+    fn map_roots(&mut self, f: impl Fn(Complex64) -> Complex64) {
+        let (z, p) = (self.z.as_mut_slice(), self.p.as_mut_slice());
+        z.iter_mut().chain(p).for_each(|c| *c = f(*c));
+    }
+
     fn lp2lp(&mut self, wo: f64) {
         let degree = self.degree();
-        self.z.as_mut_slice().iter_mut().for_each(|c| *c *= wo);
-        self.p.as_mut_slice().iter_mut().for_each(|c| *c *= wo);
+        self.map_roots(|c| c * wo);
         self.k *= libm::pow(wo, degree as f64);
     }
 
@@ -278,14 +283,7 @@ impl Zpk {
         let degree = self.degree();
         let gain = div(self.z.prod(|c| -c), self.p.prod(|c| -c)).re;
         let w = Complex64::new(wo, 0.0);
-        self.z
-            .as_mut_slice()
-            .iter_mut()
-            .for_each(|c| *c = div(w, *c));
-        self.p
-            .as_mut_slice()
-            .iter_mut()
-            .for_each(|c| *c = div(w, *c));
+        self.map_roots(|c| div(w, c));
         for _ in 0..degree {
             self.z.push(Complex64::new(0.0, 0.0));
         }
@@ -308,14 +306,7 @@ impl Zpk {
 
     fn lp2bp(&mut self, wo: f64, bw: f64) {
         let degree = self.degree();
-        self.z
-            .as_mut_slice()
-            .iter_mut()
-            .for_each(|c| *c *= bw / 2.0);
-        self.p
-            .as_mut_slice()
-            .iter_mut()
-            .for_each(|c| *c *= bw / 2.0);
+        self.map_roots(|c| c * (bw / 2.0));
         self.z = Self::split(&self.z, wo);
         self.p = Self::split(&self.p, wo);
         for _ in 0..degree {
@@ -328,14 +319,7 @@ impl Zpk {
         let degree = self.degree();
         let gain = div(self.z.prod(|c| -c), self.p.prod(|c| -c)).re;
         let half = Complex64::new(bw / 2.0, 0.0);
-        self.z
-            .as_mut_slice()
-            .iter_mut()
-            .for_each(|c| *c = div(half, *c));
-        self.p
-            .as_mut_slice()
-            .iter_mut()
-            .for_each(|c| *c = div(half, *c));
+        self.map_roots(|c| div(half, c));
         self.z = Self::split(&self.z, wo);
         self.p = Self::split(&self.p, wo);
         for _ in 0..degree {
@@ -351,14 +335,7 @@ impl Zpk {
         let degree = self.degree();
         let fs2 = Complex64::new(2.0 * fs, 0.0);
         let gain = div(self.z.prod(|c| fs2 - c), self.p.prod(|c| fs2 - c)).re;
-        self.z
-            .as_mut_slice()
-            .iter_mut()
-            .for_each(|c| *c = div(fs2 + *c, fs2 - *c));
-        self.p
-            .as_mut_slice()
-            .iter_mut()
-            .for_each(|c| *c = div(fs2 + *c, fs2 - *c));
+        self.map_roots(|c| div(fs2 + c, fs2 - c));
         for _ in 0..degree {
             self.z.push(Complex64::new(-1.0, 0.0));
         }
