@@ -5,8 +5,13 @@ use std::path::Path;
 
 use clotair::event::Class;
 use clotair::io::{self, Label, WavStream};
-use clotair::sim::{simulate_dataset, EventRates, Preset, SimOptions, SOUND_SPEED_M_S};
+use clotair::sim::{
+    simulate_dataset, ArtifactKind, EventRates, LineTruth, Plan, Preset, SimOptions,
+    SOUND_SPEED_M_S,
+};
 use num_complex::Complex32;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
@@ -317,4 +322,54 @@ fn speckle_has_the_asked_length_and_power_for_any_length() {
         us.len(),
         2 * (3.0007 * f64::from(rec.line.ultrasound_hz.unwrap())).round() as usize
     );
+}
+
+/// Piecewise-linear value of sorted knots at `t`, constant outside them.
+fn knot_value(knots: &[(f64, f64)], t: f64) -> f64 {
+    match knots.iter().position(|&(tk, _)| tk > t) {
+        None => knots.last().unwrap().1,
+        Some(0) => knots[0].1,
+        Some(i) => {
+            let ((t0, y0), (t1, y1)) = (knots[i - 1], knots[i]);
+            y0 + (y1 - y0) * (t - t0) / (t1 - t0)
+        }
+    }
+}
+
+#[test]
+fn haematocrit_holds_between_its_labelled_changes() {
+    // The labels say when the Hct changes: outside a change it stays where the last one left
+    // it (the line's own Hct before the first), and every change runs through its knots.
+    let options = Preset::Dense.options(300.0);
+    let mut gaps = 0;
+    for index in 0..8 {
+        let line = LineTruth::draw(&mut ChaCha8Rng::seed_from_u64(40 + index), &options, index);
+        let plan = Plan::draw(&mut ChaCha8Rng::seed_from_u64(80 + index), &line, &options);
+        let mut level = (0.0, line.hct);
+        for a in &plan.artifacts {
+            let ArtifactKind::HctChange { knots } = &a.kind else {
+                continue;
+            };
+            let (start, end) = (knots[0].0, knots.last().unwrap().0);
+            assert_eq!(start, a.start_s);
+            let mut t = level.0;
+            while t < start {
+                let h = knot_value(&plan.hct_knots, t);
+                assert!(
+                    (h - level.1).abs() < 1e-9,
+                    "recording {index}: Hct {h:.3} at {t:.1} s between changes, {:.3} left \
+                     at {:.1} s",
+                    level.1,
+                    level.0
+                );
+                t += 0.25;
+            }
+            for &(tk, hk) in knots {
+                assert!((knot_value(&plan.hct_knots, tk) - hk).abs() < 1e-9);
+            }
+            gaps += 1;
+            level = (end, knots.last().unwrap().1);
+        }
+    }
+    assert!(gaps >= 20, "only {gaps} Hct changes drawn");
 }

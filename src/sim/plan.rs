@@ -347,7 +347,9 @@ impl Plan {
                 continue;
             }
             busy_until = end + 1.0;
-            hct_knots.extend_from_slice(&knots[1..]);
+            // From its first knot: the Hct holds between changes (without it, the last
+            // change's level ramped into the next change's over tens of unlabelled seconds).
+            hct_knots.extend_from_slice(&knots);
             artifacts.push(Artifact {
                 id: String::new(),
                 kind: ArtifactKind::HctChange { knots },
