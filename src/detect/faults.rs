@@ -15,8 +15,14 @@ pub const SATURATION_BLOCKS: u32 = 4;
 /// Level at which a sample counts as clipped (fraction of full scale).
 pub const FULL_SCALE: f32 = 0.985;
 /// Drop of the ultrasound power below its reference that means lost coupling: coupling
-/// loss drops the signal 15–30 dB (signal model); 12 dB leaves a margin below that.
-pub const COUPLING_DROP_DB: f32 = 12.0;
+/// loss drops the signal 15–30 dB, but the receiver's noise floor, 15–35 dB under the blood
+/// (signal model), stays, so the mildest loss over the highest floor lowers the received
+/// power by only 12 dB. 10 dB leaves a margin under that. On the 24-h tuning suite (sixteenth
+/// session): coupling losses with a fault 122 → 123 of 125 (the other two last about a
+/// second), faults on haematocrit changes 1 → 3 (of 366), the alarms within the refits' spread.
+/// (Before the simulator's haematocrit was fixed, the changes drifted between their labels
+/// and 10 dB doubled their faults, 17 → 34.)
+pub const COUPLING_DROP_DB: f32 = 10.0;
 /// How long the drop must last.
 pub const COUPLING_S: f32 = 0.8;
 /// Fast power time constant for the coupling check.
