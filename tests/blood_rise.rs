@@ -5,25 +5,15 @@
 //! artifacts: against its labels, no alarm outside an embolus, and every air embolus of
 //! 30 dB EBR or more still found.
 
+mod common;
+
 use clotair::event::{Class, Event};
-use clotair::io::{self, Label};
-use clotair::run::{detect_recording, RunOptions};
-use clotair::sim::{simulate_recording, Preset, SimRecording};
+use clotair::io::Label;
+use clotair::sim::SimRecording;
 
-/// data/tune5's recordings: `clotair simulate --seed 3011 --minutes 5 --preset realistic`.
+/// data/tune5's recordings (seed 3011).
 fn tune5(index: u64) -> SimRecording {
-    simulate_recording(&Preset::Realistic.options(300.0), 3011, index)
-}
-
-/// The recording as `clotair detect` reads it from its files.
-fn detect(rec: &SimRecording) -> Vec<Event> {
-    let dir = tempfile::tempdir().unwrap();
-    rec.write(dir.path(), Preset::Realistic.options(300.0).format)
-        .unwrap();
-    let recordings = io::discover(&[dir.path().to_path_buf()]).unwrap();
-    detect_recording(&recordings[0], &RunOptions::default())
-        .unwrap()
-        .events
+    common::realistic(3011, index)
 }
 
 fn overlaps(e: &Event, l: &Label) -> bool {
@@ -40,7 +30,7 @@ fn check(index: u64) {
         .filter(|l| l.kind.as_deref() == Some("hct_change"))
         .count();
     assert!(flushes > 0, "{name}: the simulator drew another recording");
-    let events = detect(&rec);
+    let events = common::detect(&rec);
     let emboli: Vec<&Label> = rec.labels.iter().filter(|l| l.class.is_alarm()).collect();
     for e in events.iter().filter(|e| e.class.is_alarm()) {
         assert!(

@@ -4,16 +4,17 @@
 //! faults while a slug passed: against their labels, no fault on a slug, one on every
 //! labelled coupling loss, and the same events under any chunking of the streams.
 
+mod common;
+
 use clotair::detect::faults::COUPLING_S;
 use clotair::detect::{Detector, DetectorConfig};
 use clotair::event::{Event, FaultKind};
-use clotair::io::{self, Label};
-use clotair::run::{detect_recording, RunOptions};
-use clotair::sim::{simulate_recording, Preset, SimRecording};
+use clotair::io::Label;
+use clotair::sim::SimRecording;
 
-/// data/tune3's recordings: `clotair simulate --seed 3007 --minutes 5 --preset realistic`.
+/// data/tune3's recordings (seed 3007).
 fn tune3(index: u64) -> SimRecording {
-    simulate_recording(&Preset::Realistic.options(300.0), 3007, index)
+    common::realistic(3007, index)
 }
 
 fn overlaps(e: &Event, l: &Label) -> bool {
@@ -25,17 +26,6 @@ fn labelled<'a>(rec: &'a SimRecording, kind: &'a str) -> impl Iterator<Item = &'
     rec.labels
         .iter()
         .filter(move |l| l.kind.as_deref() == Some(kind) && l.sensor.as_deref() != Some("optical"))
-}
-
-/// The recording as `clotair detect` reads it from its files.
-fn detect(rec: &SimRecording) -> Vec<Event> {
-    let dir = tempfile::tempdir().unwrap();
-    rec.write(dir.path(), Preset::Realistic.options(300.0).format)
-        .unwrap();
-    let recordings = io::discover(&[dir.path().to_path_buf()]).unwrap();
-    detect_recording(&recordings[0], &RunOptions::default())
-        .unwrap()
-        .events
 }
 
 /// The detector fed the simulated samples directly, in the given chunk sizes (frames).
@@ -77,7 +67,7 @@ fn check(index: u64, sensors: usize) {
         sensors,
         "{name}: the simulator drew another recording"
     );
-    let events = detect(&rec);
+    let events = common::detect(&rec);
     let coupling: Vec<&Event> = events
         .iter()
         .filter(|e| e.fault == Some(FaultKind::LossOfCoupling))
