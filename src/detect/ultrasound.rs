@@ -331,7 +331,7 @@ pub const BURST_MARGIN_DB: f32 = 3.0;
 /// opens and is measured. Frames with clipped samples or an open event are left out: a
 /// bubble that overloads the receiver spreads energy over the whole band, and a long echo
 /// would mark the events after it. On the 24-h tuning suite, false alarms 21 → 19 with no
-/// embolus lost (haematocrit changes 9 → 6); at −2.5 dB 17, with one air and one clot lost;
+/// embolus lost (on haematocrit changes 8 → 6); at −2.5 dB 17, with one air and one clot lost;
 /// at −3 dB, counted per frame, 7 air and 2 clots lost.
 pub const BLOOD_RISE_RATIO: f32 = 0.63;
 /// Span of the cells pooled.
