@@ -965,8 +965,9 @@ impl Detector {
     }
 
     /// The event of one sighting: a mechanical disturbance when both sensors saw it at once,
-    /// an artifact when it is the blood coming back after a loss of coupling (`returning`),
-    /// else the classifier's class; the air volume for air.
+    /// an artifact when it is the blood itself (`returning`: coming back after a loss of
+    /// coupling, or its echo rising with the haematocrit), else the classifier's class; the
+    /// air volume for air.
     #[allow(clippy::too_many_arguments)]
     fn sighting_event(
         &self,
