@@ -7,8 +7,8 @@
 //! read and reviewed, which a regulatory file needs; but one tree is a high-variance model
 //! (refits on other draws of the simulator moved the detector's false alarms by up to 2×).
 //! Five trees of depth 8 on bootstrap draws, voting by their leaves' shares, keep the trees'
-//! readability and cut that variance; 8 bytes a node, they take about 11 KiB of the 16 KiB
-//! parameter budget. The root of every tree splits by sensor (see `split_by_sensor`).
+//! readability and cut that variance; 8 bytes a node, they take about 9 KiB of the 16 KiB
+//! parameter budget ([`tree::PARAMETER_BUDGET_BYTES`], enforced by [`fit`]). The root of every tree splits by sensor (see `split_by_sensor`).
 //!
 //! Why its own CART beside `linfa-trees`: a device's model must be reproducible from its data,
 //! and linfa-trees' fit is not reproducible across processes (its class tallies live in a
@@ -235,6 +235,15 @@ pub fn fit(rows: &[Row], options: &TrainOptions) -> Result<Trained, String> {
             .map(|_| rng.random_range(0..rows.len()))
             .collect();
         trees.push(grow_tree(&prepared, &targets, &mut draw, options)?);
+    }
+    let bytes = trees.iter().map(Vec::len).sum::<usize>() * core::mem::size_of::<Node>();
+    if bytes > tree::PARAMETER_BUDGET_BYTES {
+        return Err(format!(
+            "{} trees take {bytes} bytes, over the {} bytes of the parameter budget: fewer \
+             trees (--trees), shallower ones (--max-depth) or larger leaves (--min-leaf)",
+            options.trees,
+            tree::PARAMETER_BUDGET_BYTES
+        ));
     }
     // One tree on all rows: what the CART fit reaches alone, beside linfa-trees' below.
     let single = grow_tree(

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use clotair::detect::model::TREES;
+use clotair::detect::tree::{Node, PARAMETER_BUDGET_BYTES};
 use clotair::detect::DetectorConfig;
 use clotair::io;
 use clotair::run::{detect_recording, RunOptions};
@@ -38,6 +40,22 @@ fn the_same_events_give_the_same_tree() {
     let b = fit(&all, &settings).unwrap();
     assert_eq!(a.trees, b.trees);
     assert_eq!(a.sizing.sizing, b.sizing.sizing);
+    // A bag over the flash budget for parameters is refused, not exported.
+    let huge = fit(
+        &all,
+        &TrainOptions {
+            trees: 64,
+            max_depth: 30,
+            min_leaf: 1.0,
+            ..settings
+        },
+    );
+    assert!(
+        huge.as_ref()
+            .is_err_and(|e| e.contains("over the 16384 bytes of the parameter budget")),
+        "{:?}",
+        huge.map(|t| t.nodes())
+    );
     // Air sizing: the size grows with the intensity, never faster than the physics allows.
     // Gas above resonance scatters in proportion to its cross-section (20 dB per decade of
     // size); a bubble in the light beam removes blood in proportion to its volume while it is
@@ -77,5 +95,16 @@ fn the_same_events_give_the_same_tree() {
         "bag {} one tree {}",
         a.training_accuracy,
         a.single_training_accuracy
+    );
+}
+
+#[test]
+fn the_committed_trees_fit_the_parameter_budget() {
+    let nodes: usize = TREES.iter().map(|t| t.len()).sum();
+    let bytes = nodes * std::mem::size_of::<Node>();
+    assert_eq!(std::mem::size_of::<Node>(), 8);
+    assert!(
+        bytes <= PARAMETER_BUDGET_BYTES,
+        "{nodes} nodes, {bytes} bytes"
     );
 }

@@ -8,6 +8,10 @@ use super::classify::{Decision, FeatureVector};
 /// Marks a leaf in [`Node::feature`].
 pub const LEAF: u8 = u8::MAX;
 
+/// Bytes the exported trees may take in the firmware's flash (the budget for the
+/// classifier's parameters): `clotair train` refuses a bag larger than this.
+pub const PARAMETER_BUDGET_BYTES: usize = 16 * 1024;
+
 /// Missing features (a sensor that did not see the event) are replaced by this value before
 /// training and before evaluation, so that the tree can split on "missing".
 pub const MISSING: f32 = -1.0e9;
