@@ -40,6 +40,24 @@ fn the_same_events_give_the_same_tree() {
     let b = fit(&all, &settings).unwrap();
     assert_eq!(a.trees, b.trees);
     assert_eq!(a.sizing.sizing, b.sizing.sizing);
+    // Another seed draws another bag: the next seed shares none of its trees (a generator per
+    // tree seeded `seed + t` once made seeds one apart share all trees but one, so refits
+    // "over several seeds" were nearly the same fit).
+    let next = fit(
+        &all,
+        &TrainOptions {
+            seed: settings.seed + 1,
+            ..settings
+        },
+    )
+    .unwrap();
+    for t in &next.trees {
+        assert!(
+            !a.trees.contains(t),
+            "seed {} shares a tree",
+            settings.seed + 1
+        );
+    }
     // A bag over the flash budget for parameters is refused, not exported.
     let huge = fit(
         &all,

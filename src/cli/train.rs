@@ -20,13 +20,13 @@ pub struct TrainArgs {
     #[arg(long, default_value = "src/detect/model.rs")]
     pub out: PathBuf,
     /// Deepest split of each tree (below the root's split by sensor).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = TrainOptions::default().max_depth)]
     pub max_depth: usize,
     /// Fewest training events in a leaf.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = TrainOptions::default().min_leaf)]
     pub min_leaf: f32,
     /// Trees in the bag, each fit on a bootstrap draw of the training events.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=64))]
+    #[arg(long, default_value_t = TrainOptions::default().trees as u64, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub trees: u64,
     /// Seed of the bootstrap draws: the same seed and data give the same model, another seed
     /// another draw of the same bag (to measure how much a refit alone moves the figures).
