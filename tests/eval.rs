@@ -1,7 +1,7 @@
 //! The scorer on hand-made labels and detections whose counts are known by construction.
 
 use clotair::eval::{score, Detection, Scored};
-use clotair::event::Class;
+use clotair::event::{Class, Sensor};
 use clotair::io::Label;
 
 fn label(class: Class, start_s: f64, end_s: f64, id: &str, sensor: &str) -> Label {
@@ -135,4 +135,66 @@ fn air_volumes_are_compared_with_the_labelled_sizes() {
         (1, 0, 1)
     );
     assert!(r.table().contains("1 under it flagged"), "{}", r.table());
+}
+
+/// False alarms are counted by the artifact they fell on and the sensor that raised them: the
+/// latest-begun artifact when they overlap several (a knock during a haematocrit change is the
+/// knock's), `background` when none.
+#[test]
+fn false_alarms_are_broken_down_by_cause_and_sensor() {
+    let kinded = |start_s: f64, end_s: f64, id: &str, kind: &str| Label {
+        kind: Some(kind.into()),
+        ..label(Class::Artifact, start_s, end_s, id, "ultrasound")
+    };
+    let labels = vec![
+        kinded(100.0, 110.0, "h", "hct_change"),
+        kinded(105.0, 105.2, "k", "knock"),
+        kinded(200.0, 202.0, "d", "diathermy"),
+        label(Class::Artifact, 250.0, 250.1, "x", "optical"),
+        label(Class::Air, 300.0, 300.01, "1", "ultrasound"),
+    ];
+    let from = |class, start_s: f64, sensor| Detection {
+        sensor: Some(sensor),
+        ..det(class, start_s, start_s + 0.01, start_s + 0.02)
+    };
+    let detections = vec![
+        from(Class::Air, 105.1, Sensor::Ultrasound),
+        from(Class::Air, 106.0, Sensor::Ultrasound),
+        from(Class::Air, 200.5, Sensor::Ultrasound),
+        from(Class::Air, 201.5, Sensor::Ultrasound),
+        from(Class::Clot, 201.0, Sensor::Optical),
+        from(Class::Clot, 250.05, Sensor::Optical),
+        // The air alarm is no false alarm; the one at 400 s falls on nothing, its sensor
+        // unknown.
+        from(Class::Air, 300.0, Sensor::Ultrasound),
+        det(Class::Air, 400.0, 400.01, 400.02),
+    ];
+    let r = score(&[Scored {
+        name: "r".into(),
+        duration_s: 3600.0,
+        labels,
+        detections,
+    }]);
+    let got: Vec<(&str, &str, usize)> = r
+        .false_alarms_by_cause
+        .iter()
+        .map(|c| (c.cause.as_str(), c.sensor.as_str(), c.count))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("diathermy", "ultrasound", 2),
+            ("artifact", "optical", 1),
+            ("background", "", 1),
+            ("diathermy", "optical", 1),
+            ("hct_change", "ultrasound", 1),
+            ("knock", "ultrasound", 1),
+        ]
+    );
+    assert_eq!(r.false_alarms_on_artifacts, 6);
+    assert_eq!(r.false_alarms_background, 1);
+    assert!(r.table().contains(
+        "false alarms by cause: diathermy (ultrasound) 2, artifact (optical) 1, background 1, \
+         diathermy (optical) 1, hct_change (ultrasound) 1, knock (ultrasound) 1"
+    ));
 }

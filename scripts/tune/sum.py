@@ -1,5 +1,6 @@
 """Sums the eval.json reports of several data sets into one line of figures (standard library
-only): air and clot found and alarms, false alarms, discrimination, per-set latency."""
+only): air and clot found and alarms, false alarms, discrimination; then the false alarms by
+cause and the per-set latency."""
 
 import json
 import sys
@@ -11,6 +12,7 @@ def main(dirs):
         sys.exit("usage: sum.py EVAL_OUT_DIR...")
     tot = {}
     lat = []
+    causes = {}
     for d in dirs:
         path = Path(d) / "eval.json"
         try:
@@ -22,6 +24,10 @@ def main(dirs):
                 tot[c, k] = tot.get((c, k), 0) + r[c][k]
         for k in ("false_alarms_on_artifacts", "false_alarms_background", "hours"):
             tot[k] = tot.get(k, 0) + r[k]
+        # Reports written before clotair counted false alarms by cause have no such key.
+        for c in r.get("false_alarms_by_cause", []):
+            key = f"{c['cause']} ({c['sensor']})" if c["sensor"] else c["cause"]
+            causes[key] = causes.get(key, 0) + c["count"]
         conf = r["confusion"]
         for i, row in enumerate(conf):
             for j, v in enumerate(row):
@@ -48,6 +54,9 @@ def main(dirs):
     if said:
         line.append(f"discrimination {100 * right / said:.1f} %")
     print(" | ".join(line))
+    if causes:
+        ranked = sorted(causes.items(), key=lambda kv: (-kv[1], kv[0]))
+        print("false alarms by cause: " + ", ".join(f"{k} {n}" for k, n in ranked))
     print("air latency p95 ms by set: " + ", ".join(lat))
 
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::detect::air::AirLimits;
-use crate::event::{AirLimit, Class, Event};
+use crate::event::{AirLimit, Class, Event, Sensor};
 use crate::io::Label;
 
 /// Matching tolerance of the spec.
@@ -36,6 +36,8 @@ pub struct Detection {
     pub single_limit: bool,
     /// Whether the alarm reached the cumulative limit.
     pub cumulative_limit: bool,
+    /// The sensor(s) behind the alarm, when known.
+    pub sensor: Option<Sensor>,
 }
 
 impl Detection {
@@ -49,6 +51,7 @@ impl Detection {
             volume_ul: f64::NAN,
             single_limit: false,
             cumulative_limit: false,
+            sensor: None,
         }
     }
 }
@@ -59,6 +62,7 @@ impl From<&Event> for Detection {
             volume_ul: f64::from(e.features.volume_ul),
             single_limit: e.air_limit.is_some_and(AirLimit::single),
             cumulative_limit: e.air_limit.is_some_and(AirLimit::cumulative),
+            sensor: Some(e.sensor),
             ..Self::new(
                 e.class,
                 e.start_us as f64 * 1e-6,
@@ -150,6 +154,19 @@ pub struct ClassScore {
     pub latency_median_s: f64,
     /// 95th percentile, s.
     pub latency_p95_s: f64,
+}
+
+/// False alarms of one cause seen by one sensor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FalseAlarmCause {
+    /// The `kind` of the labelled artifact the alarm overlapped (the latest to begin, when it
+    /// overlapped several: a knock during a haematocrit change is the knock's); `artifact`
+    /// for an artifact label with no kind; `background` when it overlapped no label.
+    pub cause: String,
+    /// The alarm's sensor (`ultrasound`, `optical`, `both`), empty when not known.
+    pub sensor: String,
+    /// False alarms.
+    pub count: usize,
 }
 
 /// Sensitivity in one bin of size or EBR.
@@ -267,6 +284,8 @@ pub struct Report {
     pub false_alarms_background: usize,
     /// All false alarms per hour of signal.
     pub false_alarms_per_hour: f64,
+    /// The false alarms by cause and sensor, most frequent first.
+    pub false_alarms_by_cause: Vec<FalseAlarmCause>,
     /// Sensitivity by size bin.
     pub by_size: Vec<BinScore>,
     /// Sensitivity by EBR bin.
@@ -324,6 +343,7 @@ pub fn score(recordings: &[Scored]) -> Report {
     let mut size_tally: BTreeMap<(usize, usize), Tally> = BTreeMap::new();
     let mut ebr_tally: BTreeMap<(usize, usize), Tally> = BTreeMap::new();
     let mut kind_tally: BTreeMap<(usize, String), Tally> = BTreeMap::new();
+    let mut causes: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut volume_ratios = Vec::new();
     let mut slug_ratios = Vec::new();
     let limits = AirLimits::default();
@@ -436,14 +456,24 @@ pub fn score(recordings: &[Scored]) -> Report {
             let embolus = truths.iter().any(|t| t.class.is_alarm() && overlaps(d, t));
             if embolus {
                 score.true_alarms += 1;
-            } else if truths
-                .iter()
-                .any(|t| t.class == Class::Artifact && overlaps(d, t))
-            {
-                r.false_alarms_on_artifacts += 1;
-            } else {
-                r.false_alarms_background += 1;
+                continue;
             }
+            let artifact = truths
+                .iter()
+                .filter(|t| t.class == Class::Artifact && overlaps(d, t))
+                .max_by(|a, b| a.first_start_s.total_cmp(&b.first_start_s));
+            let cause = match artifact {
+                Some(t) => {
+                    r.false_alarms_on_artifacts += 1;
+                    t.kind.clone().unwrap_or_else(|| "artifact".into())
+                }
+                None => {
+                    r.false_alarms_background += 1;
+                    "background".into()
+                }
+            };
+            let sensor = d.sensor.map_or("", Sensor::as_str).to_string();
+            *causes.entry((cause, sensor)).or_default() += 1;
         }
     }
     r.hours = seconds / 3600.0;
@@ -481,6 +511,17 @@ pub fn score(recordings: &[Scored]) -> Report {
     r.discrimination = ratio(r.confusion[0][0] + r.confusion[1][1], detected);
     r.false_alarms_per_hour =
         (r.false_alarms_on_artifacts + r.false_alarms_background) as f64 / r.hours;
+    r.false_alarms_by_cause = causes
+        .into_iter()
+        .map(|((cause, sensor), count)| FalseAlarmCause {
+            cause,
+            sensor,
+            count,
+        })
+        .collect();
+    // Most frequent first; the map's order (cause, then sensor) breaks ties.
+    r.false_alarms_by_cause
+        .sort_by_key(|c| std::cmp::Reverse(c.count));
     let class_name = |ci: usize| if ci == 0 { "air" } else { "clot" }.to_string();
     let bins = |map: BTreeMap<(usize, usize), Tally>, edges: &[f64], unit: &str| {
         map.into_iter()
@@ -567,6 +608,17 @@ impl Report {
             self.false_alarms_on_artifacts,
             self.false_alarms_background
         );
+        if !self.false_alarms_by_cause.is_empty() {
+            let causes: Vec<String> = self
+                .false_alarms_by_cause
+                .iter()
+                .map(|c| match c.sensor.as_str() {
+                    "" => format!("{} {}", c.cause, c.count),
+                    sensor => format!("{} ({sensor}) {}", c.cause, c.count),
+                })
+                .collect();
+            let _ = writeln!(s, "false alarms by cause: {}", causes.join(", "));
+        }
         let v = &self.air_volume;
         if v.events > 0 {
             let _ = writeln!(

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::eval::{score, Detection, Report, Scored};
-use crate::event::Class;
+use crate::event::{Class, Sensor};
 use crate::io::{self, EventRow, Recording};
 
 /// Event rows listed per recording; longer lists point to the events CSV instead.
@@ -104,6 +104,12 @@ fn detection(e: &EventRow) -> Detection {
     Detection {
         volume_ul: e.volume_ul,
         single_limit: e.single_limit,
+        sensor: match e.sensor.as_str() {
+            "ultrasound" => Some(Sensor::Ultrasound),
+            "optical" => Some(Sensor::Optical),
+            "both" => Some(Sensor::Both),
+            _ => None,
+        },
         ..Detection::new(e.class, e.start_s, e.end_s, e.detected_s)
     }
 }
