@@ -951,7 +951,7 @@ impl Detector {
             to_us(s.end, rate),
             Sensor::Ultrasound,
             mechanical,
-            s.coupling_return || s.blood_rise,
+            s.coupling_return || s.blood_rise || s.broadband,
             features(Some(f), upstream.as_ref()),
             Features {
                 ebr_db: f.ebr_db,
