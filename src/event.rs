@@ -61,6 +61,16 @@ impl Sensor {
             Sensor::Both => "both",
         }
     }
+
+    /// Parses the CSV word.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "ultrasound" => Some(Sensor::Ultrasound),
+            "optical" => Some(Sensor::Optical),
+            "both" => Some(Sensor::Both),
+            _ => None,
+        }
+    }
 }
 
 /// Why a sensor is reported as faulty.

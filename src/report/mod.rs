@@ -104,12 +104,7 @@ fn detection(e: &EventRow) -> Detection {
     Detection {
         volume_ul: e.volume_ul,
         single_limit: e.single_limit,
-        sensor: match e.sensor.as_str() {
-            "ultrasound" => Some(Sensor::Ultrasound),
-            "optical" => Some(Sensor::Optical),
-            "both" => Some(Sensor::Both),
-            _ => None,
-        },
+        sensor: Sensor::parse(&e.sensor),
         ..Detection::new(e.class, e.start_s, e.end_s, e.detected_s)
     }
 }
