@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The tuning suite: 24 h of the realistic preset in six sets of their own seeds (none of them
+# The tuning suite: 32 h of the realistic preset in seven sets of their own seeds (none of them
 # data/eval's or data/holdout's). Detector and classifier changes are chosen on its summed
-# figures, never on the held-out sets. Simulates the sets that are missing (about 3.5 GB in
+# figures, never on the held-out sets. Simulates the sets that are missing (about 5.4 GB in
 # all, a minute on two cores), runs `clotair eval` on each, prints the sums.
 #
 #   scripts/tune/run.sh [EVAL OPTIONS...]      e.g. scripts/tune/run.sh --us-on-db 8
@@ -18,7 +18,7 @@ fi
 OUT=${OUT:-out/tune-suite}
 
 # name:seed:recordings (5 min each)
-SETS="tune:3003:12 tune2:3005:12 tune3:3007:48 tune4:3009:24 tune5:3011:96 tune6:3013:96"
+SETS="tune:3003:12 tune2:3005:12 tune3:3007:48 tune4:3009:24 tune5:3011:96 tune6:3013:96 tune7:3015:96"
 
 dirs=()
 for set in $SETS; do
