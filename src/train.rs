@@ -9,7 +9,7 @@
 //! Ten trees of depth 7 with at least 10 events a leaf, fit on bootstrap draws and voting by
 //! their leaves' shares, keep the trees' readability and cut that variance (five of depth 8
 //! with leaves of 4 moved the 24-h tuning suite's false alarms between 11 and 29 over
-//! training seeds; ten of these, 17–21); 8 bytes a node, they take about 13 KiB of the
+//! training seeds; ten of these, 17–21); 6 bytes a node, they take about 9.5 KiB of the
 //! 16 KiB parameter budget ([`tree::PARAMETER_BUDGET_BYTES`], enforced by [`fit`]). The root
 //! of every tree splits by sensor (see `split_by_sensor`).
 //!
@@ -30,7 +30,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::detect::air::{self, AirSizing};
 use crate::detect::classify::{self, FeatureVector, FEATURE_NAMES, N_FEATURES};
-use crate::detect::tree::{self, Node, LEAF};
+use crate::detect::tree::{self, Node};
 use crate::eval::TOLERANCE_S;
 use crate::event::{Class, Event};
 use crate::io::Label;
@@ -307,20 +307,20 @@ fn grow_tree(
     options: &TrainOptions,
 ) -> Result<Vec<Node>, String> {
     let mut nodes = Vec::new();
-    split_by_sensor(x, y, draw, options, &mut nodes);
-    if nodes.len() > u16::MAX as usize {
-        return Err(format!("tree too large to export: {} nodes", nodes.len()));
-    }
+    split_by_sensor(x, y, draw, options, &mut nodes)?;
     let mut leaf_counts = vec![[0usize; 3]; nodes.len()];
     for &i in draw.iter() {
         let leaf = tree::leaf(&nodes, &x[i]).expect("a tree just grown");
         leaf_counts[leaf][y[i]] += 1;
     }
     for (i, n) in nodes.iter_mut().enumerate() {
-        if n.feature == LEAF {
+        if let Some((class, _)) = n.class_share() {
             let c = leaf_counts[i];
             let total: usize = c.iter().sum();
-            n.threshold = (c[n.class as usize] as f32 + 1.0) / (total as f32 + 3.0);
+            *n = Node::leaf(
+                class,
+                (c[class as usize] as f32 + 1.0) / (total as f32 + 3.0),
+            );
         }
     }
     Ok(nodes)
@@ -337,14 +337,9 @@ fn split_by_sensor(
     idx: &mut [usize],
     options: &TrainOptions,
     out: &mut Vec<Node>,
-) {
+) -> Result<(), String> {
     const HAS_US: usize = 0;
-    out.push(Node {
-        threshold: 0.5,
-        right: 0,
-        feature: HAS_US as u8,
-        class: 2,
-    });
+    out.push(Node::leaf(2, 0.0));
     idx.sort_by(|&a, &b| {
         (x[a][HAS_US] > 0.5)
             .cmp(&(x[b][HAS_US] > 0.5))
@@ -352,9 +347,20 @@ fn split_by_sensor(
     });
     let n_optical = idx.iter().filter(|&&i| x[i][HAS_US] <= 0.5).count();
     let (optical, ultrasound) = idx.split_at_mut(n_optical);
-    grow(x, y, optical, 0, options, out);
-    let right = grow(x, y, ultrasound, 0, options, out);
-    out[0].right = right as u16;
+    grow(x, y, optical, 0, options, out)?;
+    let right = grow(x, y, ultrasound, 0, options, out)?;
+    out[0] = Node::split(HAS_US as u8, 0.5, left_nodes(right - 1)?);
+    Ok(())
+}
+
+/// A left subtree's size as a node stores it (see [`Node`]).
+fn left_nodes(n: usize) -> Result<u8, String> {
+    u8::try_from(n).map_err(|_| {
+        format!(
+            "a left subtree of {n} nodes: an exported split skips at most 255 \
+             (--max-depth 7 or less, or larger leaves with --min-leaf)"
+        )
+    })
 }
 
 /// Gini impurity of class counts, times the count (so that children add up).
@@ -385,7 +391,7 @@ fn grow(
     depth: usize,
     options: &TrainOptions,
     out: &mut Vec<Node>,
-) -> usize {
+) -> Result<usize, String> {
     let mut counts = [0usize; 3];
     for &i in idx.iter() {
         counts[y[i]] += 1;
@@ -397,17 +403,12 @@ fn grow(
     } else {
         (0..3).fold(0, |b, k| if counts[k] > counts[b] { k } else { b })
     };
-    out.push(Node {
-        threshold: 0.0,
-        right: 0,
-        feature: LEAF,
-        class: majority as u8,
-    });
+    out.push(Node::leaf(majority as u8, 0.0));
     let n = idx.len();
     let min_leaf = options.min_leaf.max(1.0) as usize;
     let parent = weighted_gini(&counts);
     if depth >= options.max_depth || n < 2 * min_leaf || parent <= 0.0 {
-        return at;
+        return Ok(at);
     }
     let mut best: Option<(f64, usize, f32)> = None;
     for f in 0..N_FEATURES {
@@ -434,10 +435,10 @@ fn grow(
         }
     }
     let Some((impurity, feature, threshold)) = best else {
-        return at;
+        return Ok(at);
     };
     if impurity >= parent - 1e-9 {
-        return at;
+        return Ok(at);
     }
     idx.sort_by(|&a, &b| {
         (x[a][feature] > threshold)
@@ -447,15 +448,10 @@ fn grow(
     let n_left = idx.iter().filter(|&&i| x[i][feature] <= threshold).count();
     let (l_idx, r_idx) = idx.split_at_mut(n_left);
     // Pre-order: the left subtree starts right after this node.
-    grow(x, y, l_idx, depth + 1, options, out);
-    let r = grow(x, y, r_idx, depth + 1, options, out);
-    out[at] = Node {
-        threshold,
-        right: r as u16,
-        feature: feature as u8,
-        class: majority as u8,
-    };
-    at
+    grow(x, y, l_idx, depth + 1, options, out)?;
+    let r = grow(x, y, r_idx, depth + 1, options, out)?;
+    out[at] = Node::split(feature as u8, threshold, left_nodes(r - at - 1)?);
+    Ok(at)
 }
 
 /// The generated `src/detect/model.rs`.
@@ -495,11 +491,12 @@ pub fn render(trained: &Trained, provenance: &str) -> String {
         let _ = writeln!(s, "\n#[rustfmt::skip]");
         let _ = writeln!(s, "const TREE_{t}: [Node; {}] = [", nodes.len());
         for n in nodes {
-            let _ = writeln!(
-                s,
-                "    Node {{ threshold: {:?}, right: {}, feature: {}, class: {} }},",
-                n.threshold, n.right, n.feature, n.class
-            );
+            if let Some((feature, threshold)) = n.test() {
+                let left = n.left_nodes();
+                let _ = writeln!(s, "    Node::split({feature}, {threshold:?}, {left}),");
+            } else if let Some((class, share)) = n.class_share() {
+                let _ = writeln!(s, "    Node::leaf({class}, {share:?}),");
+            }
         }
         let _ = writeln!(s, "];");
     }

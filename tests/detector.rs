@@ -435,12 +435,7 @@ static WEAK_CLOT_BAG: [&[clotair::detect::tree::Node]; 1] = [&WEAK_CLOT];
 static STRONG_CLOT_BAG: [&[clotair::detect::tree::Node]; 1] = [&STRONG_CLOT];
 
 const fn clot_leaf(share: f32) -> clotair::detect::tree::Node {
-    clotair::detect::tree::Node {
-        threshold: share,
-        right: 0,
-        feature: clotair::detect::tree::LEAF,
-        class: 1,
-    }
+    clotair::detect::tree::Node::leaf(1, share)
 }
 
 /// A weak optical clot decision waits `WOBBLE_S`: a lone dip then alarms as a clot, a dip
@@ -519,12 +514,7 @@ fn a_lamp_switched_off_is_no_clot() {
     assert_eq!(format!("{events:?}"), format!("{chunked:?}"));
 }
 
-static AIR: [clotair::detect::tree::Node; 1] = [clotair::detect::tree::Node {
-    threshold: 0.9,
-    right: 0,
-    feature: clotair::detect::tree::LEAF,
-    class: 0,
-}];
+static AIR: [clotair::detect::tree::Node; 1] = [clotair::detect::tree::Node::leaf(0, 0.9)];
 static AIR_BAG: [&[clotair::detect::tree::Node]; 1] = [&AIR];
 
 /// A pair the trees call air is a clot when its optical sighting fell and its echo is

@@ -10,7 +10,7 @@ use clotair::detect::DetectorConfig;
 use clotair::io;
 use clotair::run::{detect_recording, RunOptions};
 use clotair::sim::{simulate_dataset, Preset};
-use clotair::train::{fit, rows, TrainOptions};
+use clotair::train::{fit, rows, Row, TrainOptions};
 
 #[test]
 fn the_same_events_give_the_same_tree() {
@@ -116,11 +116,63 @@ fn the_same_events_give_the_same_tree() {
     );
 }
 
+/// A split stores its left subtree's size in a byte: a tree whose left side is larger (grown
+/// deeper than the trainer's depth 7) is refused with the options to change, not exported
+/// wrong.
+#[test]
+fn a_tree_too_deep_to_store_is_refused() {
+    use clotair::detect::classify::N_FEATURES;
+    // 1,000 optical events whose class is a pseudo-random bit of their one feature: leaves of
+    // one event take hundreds of splits.
+    let mut state = 12345u32;
+    let events: Vec<Row> = (0..1000)
+        .map(|i| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let mut input = [f32::NAN; N_FEATURES];
+            input[0] = 0.0; // no ultrasound
+            input[1] = i as f32;
+            Row {
+                input,
+                target: if state >> 31 == 0 { 0 } else { 2 },
+                bubble_um: f32::NAN,
+            }
+        })
+        .collect();
+    let grown = |max_depth| {
+        fit(
+            &events,
+            &TrainOptions {
+                trees: 1,
+                max_depth,
+                min_leaf: 1.0,
+                ..TrainOptions::default()
+            },
+        )
+    };
+    let deep = grown(30);
+    assert!(
+        deep.as_ref()
+            .is_err_and(|e| e.contains("skips at most 255")),
+        "{:?}",
+        deep.map(|t| t.nodes())
+    );
+    // At the trainer's depth the same events grow a tree it stores: the fit goes on to size
+    // air, which these events, without a bubble, cannot.
+    let stored = grown(7);
+    assert!(
+        stored
+            .as_ref()
+            .is_err_and(|e| e.contains("too few labelled bubbles")),
+        "{:?}",
+        stored.map(|t| t.nodes())
+    );
+}
+
 #[test]
 fn the_committed_trees_fit_the_parameter_budget() {
     let nodes: usize = TREES.iter().map(|t| t.len()).sum();
     let bytes = nodes * std::mem::size_of::<Node>();
-    assert_eq!(std::mem::size_of::<Node>(), 8);
+    assert_eq!(std::mem::size_of::<Node>(), 6);
     assert!(
         bytes <= PARAMETER_BUDGET_BYTES,
         "{nodes} nodes, {bytes} bytes"

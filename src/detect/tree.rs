@@ -5,7 +5,7 @@ use crate::event::Class;
 
 use super::classify::{Decision, FeatureVector};
 
-/// Marks a leaf in [`Node::feature`].
+/// The feature byte of a leaf [`Node`]: no feature has this index.
 pub const LEAF: u8 = u8::MAX;
 
 /// Bytes the exported trees may take in the firmware's flash (the budget for the
@@ -16,24 +16,79 @@ pub const PARAMETER_BUDGET_BYTES: usize = 16 * 1024;
 /// training and before evaluation, so that the tree can split on "missing".
 pub const MISSING: f32 = -1.0e9;
 
-/// One node of an exported tree, 8 bytes. Nodes are stored root first, in pre-order, so the
-/// left child of node `i` is node `i + 1` and only the right one is stored.
+/// One node of an exported tree, 6 bytes (1,626 nodes were 12.7 KiB at 8 bytes, 9.5 KiB now, in
+/// a firmware image at 125 of 128 KiB). Nodes are stored root first, in pre-order, so the left
+/// child of node `i` is node `i + 1` and its right child follows the left subtree: a split
+/// stores the left subtree's size in a byte, which holds any tree `clotair train` grows to
+/// depth 7 under its sensor split (`train` refuses a deeper one it cannot store).
 ///
-/// A split sends `v[feature] <= threshold` left. A leaf (`feature == LEAF`) holds its class
-/// in `class` and in `threshold` the share of its training events of that class.
+/// A split sends `v[feature] <= threshold` left. A leaf holds its class and the share of its
+/// training events of that class.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, packed(2))]
 pub struct Node {
-    /// Split threshold, or a leaf's confidence.
-    pub threshold: f32,
-    /// Index of the right child (splits).
-    pub right: u16,
+    /// Split threshold, or a leaf's share.
+    threshold: f32,
     /// Feature index tested, or [`LEAF`].
-    pub feature: u8,
-    /// The majority class of the node's training events: 0 air, 1 clot, 2 artifact.
-    pub class: u8,
+    feature: u8,
+    /// A split's left subtree's node count; a leaf's class (0 air, 1 clot, 2 artifact).
+    skip_or_class: u8,
 }
 
-/// Class index of a [`Node::class`].
+impl Node {
+    /// A split on `feature` at `threshold` whose left subtree holds `left_nodes` nodes.
+    pub const fn split(feature: u8, threshold: f32, left_nodes: u8) -> Self {
+        Self {
+            threshold,
+            feature,
+            skip_or_class: left_nodes,
+        }
+    }
+
+    /// A leaf of class `class` (0 air, 1 clot, 2 artifact) holding `share` of its training
+    /// events in it.
+    pub const fn leaf(class: u8, share: f32) -> Self {
+        Self {
+            threshold: share,
+            feature: LEAF,
+            skip_or_class: class,
+        }
+    }
+
+    /// Whether the node is a leaf.
+    pub const fn is_leaf(&self) -> bool {
+        self.feature == LEAF
+    }
+
+    /// A split's feature index and threshold; `None` for a leaf.
+    pub const fn test(&self) -> Option<(u8, f32)> {
+        if self.is_leaf() {
+            None
+        } else {
+            Some((self.feature, self.threshold))
+        }
+    }
+
+    /// A leaf's class index and share; `None` for a split.
+    pub const fn class_share(&self) -> Option<(u8, f32)> {
+        if self.is_leaf() {
+            Some((self.skip_or_class, self.threshold))
+        } else {
+            None
+        }
+    }
+
+    /// A split's left subtree's node count (0 for a leaf).
+    pub const fn left_nodes(&self) -> u8 {
+        if self.is_leaf() {
+            0
+        } else {
+            self.skip_or_class
+        }
+    }
+}
+
+/// Class of a leaf's class index.
 pub const CLASSES: [Class; 3] = [Class::Air, Class::Clot, Class::Artifact];
 
 /// Replaces NaN by [`MISSING`].
@@ -53,15 +108,14 @@ pub fn leaf(nodes: &[Node], v: &FeatureVector) -> Option<usize> {
     let mut i = 0usize;
     // A tree of n nodes is at most n deep: the bound keeps a malformed table from looping.
     for _ in 0..nodes.len() {
-        let n = nodes.get(i)?;
-        if n.feature == LEAF {
+        let Some((feature, threshold)) = nodes.get(i)?.test() else {
             return Some(i);
-        }
-        let x = *v.get(n.feature as usize)?;
-        i = if x <= n.threshold {
+        };
+        let x = *v.get(feature as usize)?;
+        i = if x <= threshold {
             i + 1
         } else {
-            n.right as usize
+            i + 1 + nodes[i].left_nodes() as usize
         };
     }
     None
@@ -69,10 +123,10 @@ pub fn leaf(nodes: &[Node], v: &FeatureVector) -> Option<usize> {
 
 /// Walks one tree for `v`; `None` for an empty or malformed tree.
 pub fn predict(nodes: &[Node], v: &FeatureVector) -> Option<Decision> {
-    let n = nodes[leaf(nodes, &prepare(v))?];
+    let (class, share) = nodes[leaf(nodes, &prepare(v))?].class_share()?;
     Some(Decision {
-        class: *CLASSES.get(n.class as usize)?,
-        confidence: n.threshold,
+        class: *CLASSES.get(class as usize)?,
+        confidence: share,
     })
 }
 
@@ -86,14 +140,14 @@ pub fn forest_shares(trees: &[&[Node]], v: &FeatureVector) -> Option<[f32; 3]> {
     let v = prepare(v);
     let mut share = [0.0f32; 3];
     for nodes in trees {
-        let n = nodes[leaf(nodes, &v)?];
-        let class = n.class as usize;
+        let (class, confidence) = nodes[leaf(nodes, &v)?].class_share()?;
+        let class = class as usize;
         if class >= CLASSES.len() {
             return None;
         }
-        let rest = (1.0 - n.threshold) * 0.5;
+        let rest = (1.0 - confidence) * 0.5;
         for (k, s) in share.iter_mut().enumerate() {
-            *s += if k == class { n.threshold } else { rest };
+            *s += if k == class { confidence } else { rest };
         }
     }
     for s in share.iter_mut() {
