@@ -150,22 +150,16 @@ impl FaultMonitor {
     pub fn process(&mut self, x: [f32; 2], out: &mut impl FnMut(FaultReport)) -> [f32; 2] {
         let n = self.n;
         self.n += 1;
-        let mut clean = [0.0f32; 2];
-        let mut finite = true;
-        let mut clipped = false;
-        let mut same = true;
-        let mut power = 0.0f32;
-        for c in 0..self.channels {
-            let v = x[c];
-            if v.is_finite() {
-                clean[c] = v;
-            } else {
-                finite = false;
-            }
-            clipped |= libm::fabsf(clean[c]) >= FULL_SCALE;
-            same &= clean[c] == self.last[c];
-            power += clean[c] * clean[c];
-        }
+        // Both channels in straight-line code, without a loop over the channel count: a
+        // one-channel sensor's second channel reads 0, which never clips, adds no power and
+        // always repeats (so its first channel alone decides a flat line).
+        let x1 = if self.channels == 2 { x[1] } else { 0.0 };
+        let finite = x[0].is_finite() & x1.is_finite();
+        let clean = [finite_or_zero(x[0]), finite_or_zero(x1)];
+        let clipped = (libm::fabsf(clean[0]) >= FULL_SCALE) | (libm::fabsf(clean[1]) >= FULL_SCALE);
+        let same = (clean[0] == self.last[0]) & (clean[1] == self.last[1]);
+        // (0 + a²) + b², as a sum over the channels from zero: the same bits.
+        let power = clean[0] * clean[0] + clean[1] * clean[1];
 
         // NaN / inf: immediate.
         if !finite {
@@ -305,6 +299,16 @@ impl FaultMonitor {
         } else {
             sat
         }
+    }
+}
+
+/// `x`, or 0 if it is NaN or infinite.
+#[inline(always)]
+fn finite_or_zero(x: f32) -> f32 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
     }
 }
 

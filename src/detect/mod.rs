@@ -296,21 +296,21 @@ struct Transit {
 }
 
 /// The streaming detector. See the module documentation.
+///
+/// Laid out in declaration order (`repr(C)`): what is read per sample first, the large
+/// histories last. On the M4F a field within 4 KiB of the detector's address is one load, one
+/// further away two or three (with the monitors first, 5 % fewer instructions at 16 kHz).
+#[repr(C)]
 pub struct Detector {
-    config: DetectorConfig,
-    us: Option<UltrasoundPath>,
-    opt: Option<OpticalPath>,
     us_faults: Option<FaultMonitor>,
     opt_faults: Option<FaultMonitor>,
     us_ended: bool,
     opt_ended: bool,
-    pending: heapless::Vec<Pending, PENDING>,
-    history: heapless::Deque<Seen, HISTORY>,
-    air: AirLedger,
-    /// Start (µs, before `origin_us`) and confidence of the latest air alarms, for the
-    /// passages the sightings behind them opened.
-    recent_air: heapless::Deque<(u64, f32), { air::RECENT }>,
     simultaneous_us: u64,
+    us_onset_delay_us: u64,
+    opt_onset_delay_us: u64,
+    /// Stream time of the first sample fed, µs: added to every event's times.
+    origin_us: u64,
     /// cos θ of the insonation angle, computed once here (libm's `cosf` works in f64, which
     /// the M4F does in software).
     cos_angle: Option<f32>,
@@ -319,10 +319,15 @@ pub struct Detector {
     blood_mean_hz: f32,
     /// When `blood_mean_hz` was measured.
     blood_mean_at_us: u64,
-    us_onset_delay_us: u64,
-    opt_onset_delay_us: u64,
-    /// Stream time of the first sample fed, µs: added to every event's times.
-    origin_us: u64,
+    config: DetectorConfig,
+    opt: Option<OpticalPath>,
+    us: Option<UltrasoundPath>,
+    pending: heapless::Vec<Pending, PENDING>,
+    history: heapless::Deque<Seen, HISTORY>,
+    air: AirLedger,
+    /// Start (µs, before `origin_us`) and confidence of the latest air alarms, for the
+    /// passages the sightings behind them opened.
+    recent_air: heapless::Deque<(u64, f32), { air::RECENT }>,
     /// The passages opened lately by the path that follows slugs, in decision order, so that
     /// what a decision reads of them never depends on how far a stream has been read.
     passages: heapless::Deque<Followed, PASSAGES>,
