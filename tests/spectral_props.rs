@@ -6,6 +6,7 @@ use clotair::dsp::background::{BackgroundError, ExpMeanVar, SlidingQuantile};
 use clotair::dsp::fft::{Complex32, MicroFft};
 use clotair::dsp::stft::{Stft, StftError};
 use clotair::dsp::window::Window;
+use clotair::dsp::{div_u64, is_multiple, max};
 use proptest::prelude::*;
 
 fn any_window() -> impl Strategy<Value = Window> {
@@ -74,7 +75,10 @@ fn check_quantile_vs_sort<const N: usize>(stream: &[f32], qs: &[f32]) -> Result<
         prop_assert_eq!(sq.len(), window.len());
         prop_assert_eq!(sq.is_full(), window.len() == N);
         prop_assert_eq!(sq.is_empty(), window.is_empty());
-        for &q in qs {
+        // The given quantiles, and a grid that reaches most order statistics of these
+        // windows, so that a value out of place in the sorted copy shows.
+        let grid = (0..=32).map(|k| k as f32 / 32.0);
+        for q in qs.iter().copied().chain(grid) {
             let (got, want) = (sq.quantile(q), sorted_quantile(&window, q));
             prop_assert!(
                 got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
@@ -275,5 +279,24 @@ proptest! {
             prop_assert!(st.mean() >= lo - slack && st.mean() <= hi + slack);
         }
         prop_assert_eq!(st.count() as usize, x.len());
+    }
+
+    /// The M4F's stand-ins for `f32::max`, 64-bit division and remainder give what they
+    /// stand in for, NaN included, across the 32-bit boundary.
+    #[test]
+    fn fast_max_and_division_equal_the_core_ones(
+        a in prop_oneof![4 => any::<f32>(), 1 => Just(f32::NAN), 1 => Just(0.0f32)],
+        b in prop_oneof![4 => any::<f32>(), 1 => Just(f32::NAN), 1 => Just(0.0f32)],
+        n in prop_oneof![any::<u64>(), 0u64..(1 << 33), Just(u64::from(u32::MAX))],
+        d in prop_oneof![1u64..1000, 1u64..(1 << 33), Just(u64::from(u32::MAX) + 1)],
+    ) {
+        let (got, want) = (max(a, b), a.max(b));
+        // Equal operands of different sign (+0, −0) may give either.
+        prop_assert!(
+            got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()) || got == want,
+            "max({a}, {b}) = {got}, f32::max {want}"
+        );
+        prop_assert_eq!(div_u64(n, d), n / d);
+        prop_assert_eq!(is_multiple(n, d), n % d == 0);
     }
 }

@@ -505,7 +505,7 @@ impl OpticalPath {
         let n = self.clock.samples();
         self.clock.tick();
         self.follow(n, x);
-        if (n + 1) % self.snap_every == 0 {
+        if crate::dsp::is_multiple(n + 1, self.snap_every) {
             self.noise_mad = crate::dsp::snap(self.noise_mad);
         }
         // Samples since the open event's onset, while its lines and the baseline stay frozen.
@@ -538,7 +538,7 @@ impl OpticalPath {
             // No light at all is the least a channel can read: a line extrapolated below it
             // (its slope taken on a steep edge, a slug's meniscus) would turn every sample
             // into nonsense.
-            rel[c] = (1.0 + r) / (1.0 + line).max(MIN_LINE) - 1.0;
+            rel[c] = (1.0 + r) / crate::dsp::max(1.0 + line, MIN_LINE) - 1.0;
         }
         let z_raw = if self.channels == 2 {
             0.5 * (rel[0] + rel[1])
@@ -553,7 +553,7 @@ impl OpticalPath {
 
         // The baseline takes every `stride`-th sample on a fixed grid of the stream (frozen
         // samples are skipped, not shifted), so that the grid does not depend on history.
-        if !frozen && (n + 1) % u64::from(self.stride) == 0 {
+        if !frozen && crate::dsp::is_multiple(n + 1, u64::from(self.stride)) {
             for (b, &v) in self.baseline.iter_mut().zip(x.iter()).take(self.channels) {
                 b.push(v);
             }
@@ -825,7 +825,7 @@ impl ColourReference {
         self.sum[1] += x[1];
         self.clean &= quiet;
         self.at += 1;
-        if (n + 1) % u64::from(self.block) != 0 {
+        if !crate::dsp::is_multiple(n + 1, u64::from(self.block)) {
             return;
         }
         let mean = [self.sum[0] / self.at as f32, self.sum[1] / self.at as f32];

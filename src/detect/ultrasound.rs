@@ -198,8 +198,10 @@ struct Analysis {
     /// Segments learnt so far (saturating).
     segments_len: usize,
     frames: u64,
-    /// 3-bin smoothed ratios of the last three frames, for a 3 × 3 cell average.
+    /// 3-bin smoothed ratios of the last three frames, for a 3 × 3 cell average: a ring,
+    /// `smooth_newest` the latest (a rotation moved 1.5 KB a frame).
     smooth: [[f32; FRAME]; 3],
+    smooth_newest: usize,
     /// Bins that may hold an embolus: outside the wall filter's stop band and DC.
     first_bin: usize,
     knock_bins: usize,
@@ -458,6 +460,7 @@ impl UltrasoundPath {
                 segments_len: 0,
                 frames: 0,
                 smooth: [[0.0; FRAME]; 3],
+                smooth_newest: 2,
                 first_bin: ((WALL_HZ * 2.0 / bin_hz) as usize).max(1),
                 knock_bins: ((KNOCK_HZ / bin_hz) as usize).max(1),
                 clipped_since_frame: 0,
@@ -632,7 +635,7 @@ impl Analysis {
                 .zip(self.background.iter())
                 .zip(self.burst_max.iter())
             {
-                *r = p / (b.max(*m) + f32::MIN_POSITIVE);
+                *r = p / (crate::dsp::max(*b, *m) + f32::MIN_POSITIVE);
             }
         } else {
             for ((r, p), b) in ratio
@@ -644,16 +647,24 @@ impl Analysis {
             }
         }
         let blood_rise = self.blood_rise(&ratio);
-        self.smooth.rotate_left(1);
-        for (k, n) in self.smooth[2].iter_mut().enumerate() {
+        let newest = if self.smooth_newest == 2 {
+            0
+        } else {
+            self.smooth_newest + 1
+        };
+        self.smooth_newest = newest;
+        for (k, n) in self.smooth[newest].iter_mut().enumerate() {
             // The better of the two bin pairs around k: a tone's energy falls in one or two
             // bins (Hann main lobe), so a pair dilutes it less than a triple would.
             let l = ratio[(k + FRAME - 1) % FRAME];
             let r = ratio[(k + 1) % FRAME];
-            *n = (ratio[k] + l.max(r)) * 0.5;
+            *n = (ratio[k] + crate::dsp::max(l, r)) * 0.5;
         }
         let mut cell = [0.0f32; FRAME];
-        let [s0, s1, s2] = &self.smooth;
+        // Oldest, middle, newest: the order of the sum, as it always was.
+        let s2 = &self.smooth[newest];
+        let s1 = &self.smooth[if newest == 0 { 2 } else { newest - 1 }];
+        let s0 = &self.smooth[if newest == 2 { 0 } else { newest + 1 }];
         for (((c, a), b), d) in cell.iter_mut().zip(s0).zip(s1).zip(s2) {
             *c = (a + b + d) * (1.0 / 3.0);
         }
@@ -900,7 +911,9 @@ impl Analysis {
         // Samples consumed up to this frame and up to the one before it: a segment (an
         // epoch) ends at the first frame that reaches a multiple of its length.
         let reached = (self.frames - 1) * HOP as u64 + FRAME as u64;
-        let crossed = |len: u64| reached / len > (reached - HOP as u64) / len;
+        let crossed = |len: u64| {
+            crate::dsp::div_u64(reached, len) > crate::dsp::div_u64(reached - HOP as u64, len)
+        };
         if !crossed(self.segment_samples) {
             return;
         }
@@ -927,10 +940,10 @@ impl Analysis {
                 // carry it over) and the burst's envelope learns instead.
                 let mean = s * scale;
                 if burst {
-                    *m = m.max(mean.min(*b));
-                    *bm = bm.max(mean);
+                    *m = crate::dsp::max(*m, mean.min(*b));
+                    *bm = crate::dsp::max(*bm, mean);
                 } else {
-                    *m = m.max(mean);
+                    *m = crate::dsp::max(*m, mean);
                 }
             }
             *b = m.max(*prev);

@@ -217,19 +217,30 @@ impl<const N: usize> SlidingQuantile<N> {
             return;
         }
         if self.len == N {
+            // The oldest value leaves and `x` enters: only the values between the two places
+            // move, by one (two `memmove`s of the tails moved about N values a push).
             let oldest = self.ring[self.next];
             // total_cmp: NaN is excluded, and -0.0/0.0 are told apart, so the exact value
             // that arrived is the one that leaves.
-            let at = self
+            let out = self
                 .sorted
                 .partition_point(|v| v.total_cmp(&oldest).is_lt());
-            self.sorted.copy_within(at + 1.., at);
-            self.len -= 1;
+            let at = self.sorted.partition_point(|v| v.total_cmp(&x).is_lt());
+            if at <= out {
+                // `x` goes before the leaving value: shift [at, out) up over it.
+                self.sorted.copy_within(at..out, at + 1);
+                self.sorted[at] = x;
+            } else {
+                // `x` goes after it: shift (out, at) down over it.
+                self.sorted.copy_within(out + 1..at, out);
+                self.sorted[at - 1] = x;
+            }
+        } else {
+            let at = self.sorted[..self.len].partition_point(|v| v.total_cmp(&x).is_lt());
+            self.sorted.copy_within(at..self.len, at + 1);
+            self.sorted[at] = x;
+            self.len += 1;
         }
-        let at = self.sorted[..self.len].partition_point(|v| v.total_cmp(&x).is_lt());
-        self.sorted.copy_within(at..self.len, at + 1);
-        self.sorted[at] = x;
-        self.len += 1;
         self.ring[self.next] = x;
         self.next += 1;
         if self.next == N {

@@ -132,8 +132,17 @@ impl<const N: usize> LinePredictor<N> {
 
     #[inline]
     fn fixed(x: f32) -> i32 {
-        // NaN maps to 0 (`as` saturates and sends NaN to 0).
-        (x.clamp(-LIMIT, LIMIT) * SCALE) as i32
+        // NaN maps to 0 (`as` saturates and sends NaN to 0). Compares, not `clamp`: that is
+        // two calls (`fmaxf`, `fminf`) on the M4F.
+        #[allow(clippy::manual_clamp)]
+        let x = if x > LIMIT {
+            LIMIT
+        } else if x < -LIMIT {
+            -LIMIT
+        } else {
+            x
+        };
+        (x * SCALE) as i32
     }
 
     /// Appends the newest sample.
@@ -168,12 +177,22 @@ impl<const N: usize> LinePredictor<N> {
     pub fn fit(&self) -> Line {
         // 2·Σ (age − mid)·y, exact.
         let sxy2 = 2 * self.say - (2 * self.guard + self.window - 1) as i64 * self.sy;
-        let mean = self.sy as f32 / (self.window as f32 * SCALE);
+        let mean = to_f32(self.sy) / (self.window as f32 * SCALE);
         // Slope per unit of age; time runs the other way.
-        let per_age = sxy2 as f32 / (2.0 * self.sxx * SCALE);
+        let per_age = to_f32(sxy2) / (2.0 * self.sxx * SCALE);
         Line {
             level: mean - per_age * self.mid,
             slope: -per_age,
         }
+    }
+}
+
+/// `v as f32`: through `i32` when it fits, which is the same rounding (to nearest) in the
+/// FPU's own conversion; a 64-bit conversion is a library call on 32-bit cores.
+#[inline(always)]
+fn to_f32(v: i64) -> f32 {
+    match i32::try_from(v) {
+        Ok(v) => v as f32,
+        Err(_) => v as f32,
     }
 }
