@@ -405,6 +405,12 @@ impl Detector {
     /// A detector for the configured sensors.
     #[inline(always)]
     pub fn new(config: &DetectorConfig) -> Result<Self, ConfigError> {
+        Self::check(config)?;
+        Ok(Self::build(config))
+    }
+
+    /// Every check of [`Detector::new`]: after it, building cannot fail.
+    fn check(config: &DetectorConfig) -> Result<(), ConfigError> {
         if config.ultrasound_rate_hz.is_none() && config.optical_rate_hz.is_none() {
             return Err(ConfigError::NoSensor);
         }
@@ -430,29 +436,23 @@ impl Detector {
         {
             return Err(ConfigError::AirLimits);
         }
-        let us = match config.ultrasound_rate_hz {
-            Some(r) => {
-                let mut us = UltrasoundPath::new(r, config.ultrasound)?;
-                // With the optical sensor upstream, a slug is followed there (where the light
-                // shows it plainly), and counted once.
-                us.follow_slugs(config.optical_rate_hz.is_none());
-                Some(us)
-            }
-            None => None,
-        };
-        let opt = match config.optical_rate_hz {
-            Some(r) => Some(OpticalPath::new(
-                r,
-                config.optical_channels,
-                config.optical,
-            )?),
-            None => None,
-        };
+        if let Some(r) = config.ultrasound_rate_hz {
+            UltrasoundPath::check(r, config.ultrasound)?;
+        }
+        if let Some(r) = config.optical_rate_hz {
+            OpticalPath::check(r, config.optical_channels, config.optical)?;
+        }
+        Ok(())
+    }
+
+    /// The detector for a configuration that passed [`Detector::check`].
+    #[inline(always)]
+    fn build(config: &DetectorConfig) -> Self {
         let us_onset_delay_us = config
             .ultrasound_rate_hz
             .map_or(0, |r| to_us(ultrasound::FRAME as u64, r));
         let opt_onset_delay_us = config.optical_rate_hz.map_or(0, |r| to_us(2, r));
-        Ok(Self {
+        Self {
             config: *config,
             us_faults: config
                 .ultrasound_rate_hz
@@ -460,8 +460,15 @@ impl Detector {
             opt_faults: config
                 .optical_rate_hz
                 .map(|r| FaultMonitor::new(r, config.optical_channels, false)),
-            us,
-            opt,
+            // Built in the literal, not in locals moved into it: fewer temporaries on the stack.
+            // With the optical sensor upstream, a slug is followed there (where the light
+            // shows it plainly), and counted once.
+            us: config.ultrasound_rate_hz.map(|r| {
+                UltrasoundPath::build(r, config.ultrasound, config.optical_rate_hz.is_none())
+            }),
+            opt: config
+                .optical_rate_hz
+                .map(|r| OpticalPath::build(r, config.optical_channels, config.optical)),
             us_ended: config.ultrasound_rate_hz.is_none(),
             opt_ended: config.optical_rate_hz.is_none(),
             pending: heapless::Vec::new(),
@@ -479,7 +486,7 @@ impl Detector {
             opt_faulty: heapless::Deque::new(),
             held: None,
             front_us: None,
-        })
+        }
     }
 
     /// The configuration.

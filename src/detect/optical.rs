@@ -314,22 +314,49 @@ pub struct OpticalPath {
     max_passage: u64,
 }
 
+/// The local line's predictor at `rate_hz`: its window and guard from
+/// [`TREND_WINDOW_S`] and [`TREND_GUARD_S`].
+fn trend_predictor(
+    rate_hz: u32,
+) -> Result<LinePredictor<TREND_RING>, crate::dsp::trend::TrendError> {
+    let fs = rate_hz as f32;
+    let guard = (libm::ceilf(TREND_GUARD_S * fs) as usize).clamp(1, TREND_RING / 8);
+    let window = ((TREND_WINDOW_S * fs) as usize).clamp(4, TREND_RING - guard);
+    LinePredictor::new(window, guard)
+}
+
 impl OpticalPath {
     /// A path for `channels` (1 or 2) optical channels sampled at `rate_hz`.
     #[inline(always)]
     pub fn new(rate_hz: u32, channels: usize, th: OptThresholds) -> Result<Self, ConfigError> {
+        Self::check(rate_hz, channels, th)?;
+        Ok(Self::build(rate_hz, channels, th))
+    }
+
+    /// Every check of [`Self::new`].
+    pub fn check(rate_hz: u32, channels: usize, th: OptThresholds) -> Result<(), ConfigError> {
         if !(1..=2).contains(&channels) {
             return Err(ConfigError::OpticalChannels);
         }
         if !(th.on_sigma.is_finite() && th.off_sigma > 0.0 && th.off_sigma <= th.on_sigma) {
             return Err(ConfigError::Threshold);
         }
+        trend_predictor(rate_hz).map_err(|_| ConfigError::OpticalRate)?;
+        Ok(())
+    }
+
+    /// The path for parameters that passed [`Self::check`].
+    ///
+    /// # Panics
+    /// If they did not.
+    #[inline(always)]
+    pub fn build(rate_hz: u32, channels: usize, th: OptThresholds) -> Self {
         let fs = rate_hz as f32;
         let stride = ((BASELINE_WINDOW_S * fs / BASELINE_LEN as f32) as u32).max(1);
-        let guard = (libm::ceilf(TREND_GUARD_S * fs) as usize).clamp(1, TREND_RING / 8);
-        let window = ((TREND_WINDOW_S * fs) as usize).clamp(4, TREND_RING - guard);
-        let trend = LinePredictor::new(window, guard).map_err(|_| ConfigError::OpticalRate)?;
-        Ok(Self {
+        let Ok(trend) = trend_predictor(rate_hz) else {
+            panic!("optical rate not checked")
+        };
+        Self {
             clock: Clock::new(rate_hz),
             th,
             channels,
@@ -360,7 +387,7 @@ impl OpticalPath {
             passage: None,
             passage_hangover: ((PASSAGE_HANGOVER_S * fs) as u32).max(1),
             max_passage: (MAX_PASSAGE_S * fs) as u64,
-        })
+        }
     }
 
     /// The sample clock.

@@ -431,16 +431,42 @@ impl UltrasoundPath {
     /// A path for I/Q sampled at `rate_hz`.
     #[inline(always)]
     pub fn new(rate_hz: u32, th: UsThresholds) -> Result<Self, ConfigError> {
-        let fs = rate_hz as f32;
-        let wall = butter(WALL_ORDER, Band::HighPass(WALL_HZ), fs)
-            .map_err(|_| ConfigError::UltrasoundRate)?;
-        let stft = Stft::new(Window::Hann, HOP).map_err(|_| ConfigError::UltrasoundRate)?;
+        Self::check(rate_hz, th)?;
+        Ok(Self::build(rate_hz, th, true))
+    }
+
+    /// Every check of [`Self::new`].
+    pub fn check(rate_hz: u32, th: UsThresholds) -> Result<(), ConfigError> {
+        // What the wall filter's design needs (its cutoff under Nyquist), without designing
+        // it: designed here and in `build`, the design was not inlined and took 8 KiB of flash.
+        if !(rate_hz > 0 && WALL_HZ < 0.5 * rate_hz as f32) {
+            return Err(ConfigError::UltrasoundRate);
+        }
         if !(th.on_db.is_finite() && th.off_db.is_finite() && th.off_db <= th.on_db) {
             return Err(ConfigError::Threshold);
         }
+        Ok(())
+    }
+
+    /// The path for parameters that passed [`Self::check`]; `follows_slugs` as
+    /// [`Self::follow_slugs`].
+    ///
+    /// # Panics
+    /// If they did not.
+    #[inline(always)]
+    pub fn build(rate_hz: u32, th: UsThresholds, follows_slugs: bool) -> Self {
+        let fs = rate_hz as f32;
+        // `let … else`, not `expect`: that would format the error, and its `Debug` costs the
+        // firmware kilobytes of flash.
+        let Ok(wall) = butter(WALL_ORDER, Band::HighPass(WALL_HZ), fs) else {
+            panic!("ultrasound rate not checked")
+        };
+        let Ok(stft) = Stft::new(Window::Hann, HOP) else {
+            panic!("the hop does not fit the frame")
+        };
         let segment_samples = (libm::roundf(SEGMENT_S * fs) as u64).max(HOP as u64);
         let bin_hz = fs / FRAME as f32;
-        Ok(Self {
+        Self {
             wall,
             wall_state: SosStateIq::default(),
             stft,
@@ -485,7 +511,7 @@ impl UltrasoundPath {
                 blood_alpha: 1.0 - libm::expf(-(segment_samples as f32) / (BLOOD_POWER_TAU_S * fs)),
                 blood_segments: 0,
                 segment_quiet: true,
-                follows_slugs: true,
+                follows_slugs,
                 block_within_frames: (BLOCK_WITHIN_S * fs / HOP as f32) as u64,
                 max_passage_frames: (super::optical::MAX_PASSAGE_S * fs / HOP as f32) as u64,
                 interference_hold_frames: libm::ceilf(INTERFERENCE_HOLD_S * fs / HOP as f32) as u64,
@@ -493,7 +519,7 @@ impl UltrasoundPath {
                 rise_alpha: 1.0 - libm::expf(-(HOP as f32) / (BLOOD_RISE_TAU_S * fs)),
                 rise_band: (0, 0),
             },
-        })
+        }
     }
 
     /// The sample clock.
