@@ -320,8 +320,8 @@ pub struct Detector {
     /// When `blood_mean_hz` was measured.
     blood_mean_at_us: u64,
     config: DetectorConfig,
-    opt: Option<OpticalPath>,
     us: Option<UltrasoundPath>,
+    opt: Option<OpticalPath>,
     pending: heapless::Vec<Pending, PENDING>,
     history: heapless::Deque<Seen, HISTORY>,
     air: AirLedger,

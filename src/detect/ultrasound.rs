@@ -166,9 +166,10 @@ struct Accum {
 }
 
 /// The ultrasound path: configuration and state of every stage.
+#[repr(C)]
 pub struct UltrasoundPath {
-    wall: Sos,
     wall_state: SosStateIq,
+    wall: Sos,
     stft: Stft<FRAME>,
     a: Analysis,
 }

@@ -78,19 +78,24 @@ impl std::error::Error for StftError {}
 /// // Frames end at samples 64, 80, 96, 112 and 128.
 /// assert_eq!(frames, 1 + (128 - 64) / 16);
 /// ```
+///
+/// Laid out in declaration order (`repr(C)`), the per-sample fields first: on a 32-bit Arm
+/// core they stay within a load's reach of the structure's address.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Stft<const N: usize, F: FftBackend<N> = DefaultFft<N>> {
-    // Configuration.
-    window: [f32; N],
-    hop: usize,
-    fft: F,
-    // State.
-    /// The last `N` samples, each written at `pos` in both halves: `pos` is the next write
-    /// index, i.e. the oldest sample once full, and the frame is `ring.as_flattened()[pos..][..N]`.
-    ring: [[Complex32; N]; 2],
+    /// Index of the next write in `ring`, i.e. the oldest sample once full, and the frame is
+    /// `ring.as_flattened()[pos..][..N]`.
     pos: usize,
     /// Samples still to push before the next frame completes, in `1..=N`.
     until_frame: usize,
+    // Configuration.
+    hop: usize,
+    window: [f32; N],
+    fft: F,
+    // State.
+    /// The last `N` samples, each written at `pos` in both halves.
+    ring: [[Complex32; N]; 2],
     /// The last spectrum, transformed in place.
     spectrum: [Complex32; N],
 }
