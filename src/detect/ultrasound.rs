@@ -165,7 +165,9 @@ struct Accum {
     peak_at: f32,
 }
 
-/// The ultrasound path: configuration and state of every stage.
+/// The ultrasound path: configuration and state of every stage. Laid out in declaration
+/// order (`repr(C)`), the per-sample filter state and the STFT's position ahead of the
+/// analysis's per-frame arrays, within a load's reach on the M4F (see [`super::Detector`]).
 #[repr(C)]
 pub struct UltrasoundPath {
     wall_state: SosStateIq,
@@ -440,7 +442,7 @@ impl UltrasoundPath {
     pub fn check(rate_hz: u32, th: UsThresholds) -> Result<(), ConfigError> {
         // What the wall filter's design needs (its cutoff under Nyquist), without designing
         // it: designed here and in `build`, the design was not inlined and took 8 KiB of flash.
-        if !(rate_hz > 0 && WALL_HZ < 0.5 * rate_hz as f32) {
+        if 0.5 * rate_hz as f32 <= WALL_HZ {
             return Err(ConfigError::UltrasoundRate);
         }
         if !(th.on_db.is_finite() && th.off_db.is_finite() && th.off_db <= th.on_db) {
