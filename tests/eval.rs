@@ -198,3 +198,36 @@ fn false_alarms_are_broken_down_by_cause_and_sensor() {
          diathermy (optical) 1, hct_change (ultrasound) 1, knock (ultrasound) 1"
     ));
 }
+
+/// The report's intervals are the Wilson and exact Poisson intervals of its own counts.
+#[test]
+fn the_report_carries_the_intervals_of_its_counts() {
+    use clotair::eval::interval::{poisson_exact, wilson};
+    let labels = vec![
+        label(Class::Air, 10.0, 10.01, "1", "ultrasound"),
+        label(Class::Air, 20.0, 20.01, "2", "ultrasound"),
+        label(Class::Air, 30.0, 30.01, "3", "ultrasound"),
+    ];
+    let detections = vec![
+        det(Class::Air, 10.0, 10.01, 10.02),
+        det(Class::Air, 20.0, 20.01, 20.02),
+        det(Class::Clot, 100.0, 100.01, 100.02),
+    ];
+    let r = score(&[Scored {
+        name: "r".into(),
+        duration_s: 1800.0,
+        labels,
+        detections,
+    }]);
+    assert_eq!((r.air.detected, r.air.positives), (2, 3));
+    assert_eq!(r.air.sensitivity_ci95, wilson(2, 3));
+    assert_eq!(r.air.ppv_ci95, wilson(2, 2));
+    assert_eq!(r.discrimination_ci95, wilson(2, 2));
+    // No clot labelled: no interval, not a made-up one.
+    assert!(r.clot.sensitivity_ci95.lo.is_nan());
+    // One false alarm in half an hour.
+    let fa = poisson_exact(1);
+    assert!((r.false_alarms_per_hour_ci95.lo - 2.0 * fa.lo).abs() < 1e-12);
+    assert!((r.false_alarms_per_hour_ci95.hi - 2.0 * fa.hi).abs() < 1e-12);
+    assert!(r.false_alarms_per_hour_ci95.lo < 2.0 && 2.0 < r.false_alarms_per_hour_ci95.hi);
+}

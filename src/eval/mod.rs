@@ -2,6 +2,8 @@
 //! alarm (an `air` or `clot` row) matches a labelled event when their time windows overlap
 //! within 50 ms, and events are counted per physical event (`id`).
 
+pub mod interval;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -10,6 +12,8 @@ use serde::Serialize;
 use crate::detect::air::AirLimits;
 use crate::event::{AirLimit, Class, Event, Sensor};
 use crate::io::Label;
+
+pub use interval::Interval;
 
 /// Matching tolerance of the spec.
 pub const TOLERANCE_S: f64 = 0.050;
@@ -146,8 +150,12 @@ pub struct ClassScore {
     pub true_alarms: usize,
     /// detected / positives.
     pub sensitivity: f64,
+    /// Its 95 % interval (Wilson score, [`interval`]).
+    pub sensitivity_ci95: Interval,
     /// true_alarms / alarms.
     pub ppv: f64,
+    /// Its 95 % interval (Wilson score).
+    pub ppv_ci95: Interval,
     /// Harmonic mean of sensitivity and PPV.
     pub f1: f64,
     /// Alarm latency from the event's first appearance: median, s.
@@ -278,12 +286,16 @@ pub struct Report {
     pub confusion: [[usize; 2]; 2],
     /// Correct class among detected emboli.
     pub discrimination: f64,
+    /// Its 95 % interval (Wilson score).
+    pub discrimination_ci95: Interval,
     /// Alarms matching no embolus while overlapping a labelled artifact.
     pub false_alarms_on_artifacts: usize,
     /// Alarms matching nothing labelled.
     pub false_alarms_background: usize,
     /// All false alarms per hour of signal.
     pub false_alarms_per_hour: f64,
+    /// Its 95 % interval (the count's exact Poisson interval over the hours).
+    pub false_alarms_per_hour_ci95: Interval,
     /// The false alarms by cause and sensor, most frequent first.
     pub false_alarms_by_cause: Vec<FalseAlarmCause>,
     /// Sensitivity by size bin.
@@ -480,6 +492,8 @@ pub fn score(recordings: &[Scored]) -> Report {
     for (ci, score) in [&mut r.air, &mut r.clot].into_iter().enumerate() {
         score.sensitivity = ratio(score.detected, score.positives);
         score.ppv = ratio(score.true_alarms, score.alarms);
+        score.sensitivity_ci95 = interval::wilson(score.detected, score.positives);
+        score.ppv_ci95 = interval::wilson(score.true_alarms, score.alarms);
         score.f1 = 2.0 * score.sensitivity * score.ppv / (score.sensitivity + score.ppv);
         let lat = &mut latencies[ci];
         lat.sort_by(f64::total_cmp);
@@ -509,8 +523,14 @@ pub fn score(recordings: &[Scored]) -> Report {
     v.slug_within_2x = ratio(within, slug_ratios.len());
     let detected = r.confusion[0][0] + r.confusion[0][1] + r.confusion[1][0] + r.confusion[1][1];
     r.discrimination = ratio(r.confusion[0][0] + r.confusion[1][1], detected);
-    r.false_alarms_per_hour =
-        (r.false_alarms_on_artifacts + r.false_alarms_background) as f64 / r.hours;
+    r.discrimination_ci95 = interval::wilson(r.confusion[0][0] + r.confusion[1][1], detected);
+    let false_alarms = r.false_alarms_on_artifacts + r.false_alarms_background;
+    r.false_alarms_per_hour = false_alarms as f64 / r.hours;
+    r.false_alarms_per_hour_ci95 = if r.hours > 0.0 {
+        interval::poisson_exact(false_alarms as u64).scaled(1.0 / r.hours)
+    } else {
+        Interval::NONE
+    };
     r.false_alarms_by_cause = causes
         .into_iter()
         .map(|((cause, sensor), count)| FalseAlarmCause {
@@ -607,6 +627,16 @@ impl Report {
             self.false_alarms_per_hour,
             self.false_alarms_on_artifacts,
             self.false_alarms_background
+        );
+        let _ = writeln!(
+            s,
+            "95 % intervals: air sens {}, PPV {}; clot sens {}, PPV {}; discrimination {}; false alarms {} per hour",
+            self.air.sensitivity_ci95.percent(),
+            self.air.ppv_ci95.percent(),
+            self.clot.sensitivity_ci95.percent(),
+            self.clot.ppv_ci95.percent(),
+            self.discrimination_ci95.percent(),
+            self.false_alarms_per_hour_ci95.rate(),
         );
         if !self.false_alarms_by_cause.is_empty() {
             let causes: Vec<String> = self

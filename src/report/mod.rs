@@ -310,13 +310,15 @@ fn score_html(h: &mut String, r: &Report) {
         "<table><tr><th>confusion</th><th>said air</th><th>said clot</th></tr>\
          <tr><td>true air</td><td>{}</td><td>{}</td></tr>\
          <tr><td>true clot</td><td>{}</td><td>{}</td></tr></table>\n\
-         <p>Discrimination {} %; false alarms {:.2} per hour ({} on artifacts, {} on background).</p>",
+         <p>Discrimination {} % (95 % interval {}); false alarms {:.2} per hour (95 % interval {}; {} on artifacts, {} on background).</p>",
         m[0][0],
         m[0][1],
         m[1][0],
         m[1][1],
         pct(r.discrimination),
+        r.discrimination_ci95.percent(),
         r.false_alarms_per_hour,
+        r.false_alarms_per_hour_ci95.rate(),
         r.false_alarms_on_artifacts,
         r.false_alarms_background
     );

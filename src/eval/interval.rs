@@ -1,0 +1,181 @@
+//! 95 % confidence intervals for the scores: how far a figure measured on a finite labelled
+//! set can be from what the detector would reach on the population the set was drawn from.
+//!
+//! - Proportions (sensitivity, PPV, discrimination): the Wilson score interval (Wilson 1927),
+//!   the one CLSI EP12 recommends for a diagnostic test's sensitivity. Unlike the normal
+//!   approximation it stays inside 0–1 and keeps its coverage near 0 % and 100 %, where a
+//!   PPV of 99.7 % sits.
+//! - Counts (false alarms): the exact (Garwood 1936) Poisson interval. The bounds solve
+//!   P(X ≥ x; μ_lo) = α/2 and P(X ≤ x; μ_hi) = α/2, which are chi-square quantiles
+//!   (χ²(α/2; 2x)/2 and χ²(1 − α/2; 2x + 2)/2); here they are found by bisection on the
+//!   Poisson distribution function, so no incomplete-gamma inverse is needed. A rate per hour
+//!   is the count's interval over the hours.
+//!
+//! The reference is scipy (`binomtest(k, n).proportion_ci(method="wilson")` and
+//! `scipy.stats.chi2.ppf`): `tests/data/intervals_scipy.json`, written by
+//! `scripts/reference/gen_intervals.py`.
+
+use serde::Serialize;
+
+/// Confidence level of every interval here.
+pub const LEVEL: f64 = 0.95;
+/// The standard normal quantile at 1 − (1 − [`LEVEL`]) / 2.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// A two-sided interval, `[lo, hi]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Interval {
+    /// Lower bound.
+    pub lo: f64,
+    /// Upper bound.
+    pub hi: f64,
+}
+
+impl Interval {
+    /// No interval: the figure has no events behind it.
+    pub const NONE: Interval = Interval {
+        lo: f64::NAN,
+        hi: f64::NAN,
+    };
+
+    /// Both bounds times `k` (a count's interval as a rate).
+    pub fn scaled(self, k: f64) -> Interval {
+        Interval {
+            lo: self.lo * k,
+            hi: self.hi * k,
+        }
+    }
+
+    /// A proportion's interval as `lo–hi %`, or `n/a`.
+    pub fn percent(&self) -> String {
+        if self.lo.is_nan() {
+            "n/a".into()
+        } else {
+            format!("{:.1}–{:.1} %", 100.0 * self.lo, 100.0 * self.hi)
+        }
+    }
+
+    /// A rate's interval as `lo–hi`, or `n/a`.
+    pub fn rate(&self) -> String {
+        if self.lo.is_nan() {
+            "n/a".into()
+        } else {
+            format!("{:.2}–{:.2}", self.lo, self.hi)
+        }
+    }
+}
+
+/// The 95 % Wilson score interval of `k` successes in `n` trials; [`Interval::NONE`] when
+/// `n` is 0 or `k > n`.
+pub fn wilson(k: usize, n: usize) -> Interval {
+    if n == 0 || k > n {
+        return Interval::NONE;
+    }
+    let (k, n) = (k as f64, n as f64);
+    let p = k / n;
+    let z2 = Z95 * Z95;
+    let denom = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denom;
+    let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
+    // At k = 0 or k = n the bound is exactly 0 or 1; rounding must not move it across.
+    Interval {
+        lo: if k == 0.0 {
+            0.0
+        } else {
+            (centre - half).max(0.0)
+        },
+        hi: if k == n {
+            1.0
+        } else {
+            (centre + half).min(1.0)
+        },
+    }
+}
+
+/// P(X ≤ x) for X ~ Poisson(μ), summed in log space so that large μ and x do not overflow.
+fn poisson_cdf(x: u64, mu: f64) -> f64 {
+    if mu <= 0.0 {
+        return 1.0;
+    }
+    // Terms e^{−μ} μ^i / i!, each from the one before; log of the first.
+    let mut log_term = -mu;
+    let mut log_sum = log_term;
+    for i in 1..=x {
+        log_term += mu.ln() - (i as f64).ln();
+        // log(e^a + e^b) without leaving the range of f64.
+        let (hi, lo) = if log_term > log_sum {
+            (log_term, log_sum)
+        } else {
+            (log_sum, log_term)
+        };
+        log_sum = hi + (lo - hi).exp().ln_1p();
+    }
+    log_sum.exp().min(1.0)
+}
+
+/// The μ at which `cdf(μ)` (decreasing in μ) equals `target`, by bisection to f64 precision.
+fn solve_decreasing(cdf: impl Fn(f64) -> f64, target: f64, mut lo: f64, mut hi: f64) -> f64 {
+    while cdf(hi) > target {
+        lo = hi;
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if cdf(mid) > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The exact 95 % interval of a Poisson mean from one observed count `x`.
+pub fn poisson_exact(x: u64) -> Interval {
+    let alpha = 1.0 - LEVEL;
+    let start = (x as f64).max(1.0) * 2.0 + 10.0;
+    let hi = solve_decreasing(|mu| poisson_cdf(x, mu), alpha / 2.0, 0.0, start);
+    let lo = if x == 0 {
+        0.0
+    } else {
+        // P(X ≥ x; μ) = α/2  ⇔  P(X ≤ x − 1; μ) = 1 − α/2.
+        solve_decreasing(|mu| poisson_cdf(x - 1, mu), 1.0 - alpha / 2.0, 0.0, start)
+    };
+    Interval { lo, hi }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_is_inside_zero_one_and_holds_the_estimate() {
+        for n in [1usize, 2, 7, 50, 1000] {
+            for k in 0..=n {
+                let i = wilson(k, n);
+                let p = k as f64 / n as f64;
+                assert!(
+                    0.0 <= i.lo && i.lo <= p && p <= i.hi && i.hi <= 1.0,
+                    "{k}/{n}: {i:?}"
+                );
+            }
+        }
+        assert!(wilson(0, 0).lo.is_nan());
+        assert!(wilson(3, 2).hi.is_nan());
+    }
+
+    #[test]
+    fn poisson_cdf_matches_its_closed_forms() {
+        // P(X ≤ 0) = e^{−μ}; P(X ≤ 1) = e^{−μ}(1 + μ).
+        for mu in [0.1, 1.0, 3.5, 40.0] {
+            assert!((poisson_cdf(0, mu) - (-mu).exp()).abs() < 1e-15);
+            assert!((poisson_cdf(1, mu) - (-mu).exp() * (1.0 + mu)).abs() < 1e-14);
+        }
+        // Far in the tail and at a large count it neither overflows nor leaves 0–1.
+        let c = poisson_cdf(2000, 2000.0);
+        assert!(c > 0.5 && c < 0.51, "{c}");
+    }
+}
