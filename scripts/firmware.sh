@@ -13,6 +13,7 @@
 #                       the CLI has `detect`, else runner (auto, the default)
 #   FIRMWARE_DENY_F64   1: fail when f64 soft-float is reachable from push_* (default: report)
 #   Budgets: FLASH_MAX_KIB=128 RAM_MAX_KIB=64 CPU_MAX_PERCENT=20 CORE_MHZ=100
+#            BLOCK_MAX_PERCENT=50 (the longest block of each sensor, share of its real-time period)
 set -euo pipefail
 # The firmware and the host runner are found under the firmware crate's own target folder: a
 # CARGO_TARGET_DIR from the caller's environment would put them elsewhere.
@@ -27,6 +28,7 @@ FLASH_MAX_KIB=${FLASH_MAX_KIB:-128}
 RAM_MAX_KIB=${RAM_MAX_KIB:-64}
 CPU_MAX_PERCENT=${CPU_MAX_PERCENT:-20}
 CORE_MHZ=${CORE_MHZ:-100}
+BLOCK_MAX_PERCENT=${BLOCK_MAX_PERCENT:-50}
 HOST_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 HOST_BIN=$FW/target/host/$HOST_TRIPLE/release/clotair-firmware-host
 ELF=$FW/target/thumbv7em-none-eabihf/release/clotair-firmware-m4
@@ -145,8 +147,20 @@ awk -v flash="$flash" -v vec="$vec" -v text="$text" -v ro="$ro" -v blob="$blob" 
     -v us="$us_t" -v opt="$opt_t" -v endt="$end_t" -v init_t="$(m init_ticks)" \
     -v med="$(m median_ticks_x100)" -v f64="$f64" -v fmax="$FLASH_MAX_KIB" -v rmax="$RAM_MAX_KIB" \
     -v cmax="$CPU_MAX_PERCENT" -v mhz="$CORE_MHZ" -v usr="$(m ultrasound)" -v optr="$(m optical)" \
-    -v fpu="$(m fpu_enabled)" '
+    -v fpu="$(m fpu_enabled)" -v usmax="$(m ultrasound_block_max)" -v optmax="$(m optical_block_max)" \
+    -v bmax="$BLOCK_MAX_PERCENT" '
 function kib(b) { return sprintf("%.1f KiB", b / 1024) }
+# The longest block of a sensor ("ticks frame frames_per_block", rate "R Hz ..."): its
+# instructions, and their share of the real-time period of the block on the core.
+function longest(name, spec, rate_spec,    f, r, instr, period, share) {
+    split(spec, f, " "); split(rate_spec, r, " ")
+    if (r[1] + 0 == 0 || f[3] + 0 == 0) return 0
+    instr = f[1] * ipt; period = f[3] / r[1]
+    share = 100 * instr / (mhz * 1e6 * period)
+    printf "%-44s %14.0f %12s  %s\n", "instructions: longest " name " block (" f[3] " frames, " sprintf("%.1f", period * 1e3) " ms)", instr, "-", "-"
+    printf "%-44s %13.1f%% %11s%%  %s\n", "  its share of its period (at " sprintf("%.3f", f[2] / r[1]) " s)", share, bmax, share <= bmax ? "yes" : "NO"
+    return share > bmax
+}
 BEGIN {
     ipt = cal_i / cal_t; s = sig / 1e6
     ius = us * ipt / s; iopt = opt * ipt / s; iall = (us + opt + endt) * ipt / s
@@ -167,10 +181,11 @@ BEGIN {
     printf "%-44s %14.2f %12s  %s\n", "instructions/s of signal: optical (M)", iopt / 1e6, "-", "-"
     printf "%-44s %14.2f %12s  %s\n", "instructions/s of signal: total (M)", iall / 1e6, "-", "-"
     printf "%-44s %13.1f%% %11s%%  %s\n", "share of a " mhz " MHz core (1 instr = 1 cycle)", pct, cmax, pct <= cmax ? "yes" : "NO"
+    slow = longest("ultrasound", usmax, usr) + longest("optical", optmax, optr)
     printf "%-44s %14.0f %12s  %s\n", "instructions: Detector::new (once)", init_t * ipt, "-", "-"
     printf "%-44s %14.0f %12s  %s\n", "instructions: baseline median() per call", med / 100 * ipt, "-", "-"
     printf "signal: %.3f s; ultrasound %s; optical %s; %.1f instructions per timer tick (icount)\n", s, usr, optr, ipt
-    bad = flash > fmax * 1024 || sram > rmax * 1024 || ram_total > rmax * 1024 || heap != 0 || pct > cmax || fpu != "true"
+    bad = flash > fmax * 1024 || sram > rmax * 1024 || ram_total > rmax * 1024 || heap != 0 || pct > cmax || fpu != "true" || slow
     exit bad
 }' || fail "budget breached"
 

@@ -77,6 +77,27 @@ fn timed<R>(ticks: &mut u64, f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// The longest single call of a kind: its timer ticks and the stream frame its block began at.
+#[derive(Clone, Copy, Default)]
+struct Longest {
+    ticks: u32,
+    at: usize,
+}
+
+/// [`timed`], also keeping the longest call: a block must be done before the next one comes,
+/// so a device's budget is set by its slowest block, not by the average.
+#[inline(always)]
+fn timed_block<R>(ticks: &mut u64, longest: &mut Longest, at: usize, f: impl FnOnce() -> R) -> R {
+    let t0 = timer::now();
+    let r = f();
+    let dt = t0.wrapping_sub(timer::now());
+    *ticks += u64::from(dt);
+    if dt > longest.ticks {
+        *longest = Longest { ticks: dt, at };
+    }
+    r
+}
+
 /// Runs a loop of exactly `2 * n + 1` instructions and returns the timer ticks it took, to
 /// turn ticks into instructions.
 #[inline(never)]
@@ -282,6 +303,7 @@ fn main() -> ! {
     let mut dropped = 0u32;
     // Ticks inside push_ultrasound, push_optical, and end_stream/finish.
     let (mut us_ticks, mut opt_ticks, mut run_ticks) = (0u64, 0u64, 0u64);
+    let (mut us_longest, mut opt_longest) = (Longest::default(), Longest::default());
     let mut us_buf = [0f32; 2 * US_BLOCK];
     let mut opt_buf = [0f32; 2 * OPT_BLOCK];
     let (us_frames, opt_frames) = (recording::US_FRAMES, recording::OPT_FRAMES);
@@ -302,7 +324,7 @@ fn main() -> ! {
         if us_first {
             let n = (us_next - us_i) * recording::US_CHANNELS;
             to_f32(&US_BLOB, us_i * recording::US_CHANNELS, &mut us_buf[..n]);
-            timed(&mut us_ticks, || {
+            timed_block(&mut us_ticks, &mut us_longest, us_i, || {
                 feed_ultrasound(detector, &us_buf[..n], &mut decided, &mut dropped)
             });
             us_i = us_next;
@@ -318,7 +340,7 @@ fn main() -> ! {
                 opt_i * recording::OPT_CHANNELS,
                 &mut opt_buf[..n],
             );
-            timed(&mut opt_ticks, || {
+            timed_block(&mut opt_ticks, &mut opt_longest, opt_i, || {
                 feed_optical(detector, &opt_buf[..n], &mut decided, &mut dropped)
             });
             opt_i = opt_next;
@@ -369,6 +391,19 @@ fn main() -> ! {
     hprintln!("@ultrasound_ticks {}", us_ticks);
     hprintln!("@optical_ticks {}", opt_ticks);
     hprintln!("@end_ticks {}", run_ticks);
+    // Longest block: ticks, the frame it began at, frames per block.
+    hprintln!(
+        "@ultrasound_block_max {} {} {}",
+        us_longest.ticks,
+        us_longest.at,
+        US_BLOCK
+    );
+    hprintln!(
+        "@optical_block_max {} {} {}",
+        opt_longest.ticks,
+        opt_longest.at,
+        OPT_BLOCK
+    );
     hprintln!("@timer_overhead_ticks_x100 {}", empty / 10);
     hprintln!("@median_ticks_x100 {}", median[0]);
     hprintln!("@quantile_push_ticks_x100 {}", median[1]);
