@@ -2,7 +2,7 @@
 //! committed as `tests/data/intervals_scipy.json`), and as `clotair eval` reports them.
 #![cfg(feature = "std")]
 
-use clotair::eval::interval::{poisson_exact, wilson, LEVEL};
+use clotair::eval::interval::{poisson_exact, quantile, quantile_ranks, wilson, LEVEL};
 use serde_json::Value;
 
 /// Wilson's interval is closed form: both sides compute the same expression in f64.
@@ -69,4 +69,34 @@ fn poisson_intervals_equal_scipy() {
         "Poisson: worst relative error {worst:.1e} over {} cases",
         cases.len()
     );
+}
+
+#[test]
+fn quantile_ranks_equal_scipy() {
+    let r = reference();
+    let cases = r["quantile"].as_array().expect("quantile cases");
+    assert!(cases.len() > 20);
+    let rank = |v: &Value| v.as_u64().map(|x| x as usize);
+    for c in cases {
+        let (n, p) = (f(c, "n") as usize, f(c, "p"));
+        let ours = quantile_ranks(n, p);
+        assert_eq!(
+            ours,
+            (rank(&c["lo"]), rank(&c["hi"])),
+            "n = {n}, p = {p}: scipy {c}"
+        );
+    }
+}
+
+#[test]
+fn a_quantile_interval_is_made_of_the_sample_values() {
+    // 169 latencies 0.001, 0.002, …: the p95 interval is the values at ranks 154 and 166.
+    let sorted: Vec<f64> = (1..=169).map(|i| i as f64 * 1e-3).collect();
+    let i = quantile(&sorted, 0.95);
+    assert_eq!((i.lo, i.hi), (0.155, 0.167));
+    assert_eq!(i.millis(), "155–167 ms");
+    // Twenty values cannot bound a p95 from above.
+    let i = quantile(&sorted[..20], 0.95);
+    assert!(i.hi.is_nan() && i.lo == 0.017, "{i:?}");
+    assert_eq!(i.millis(), "17–? ms");
 }

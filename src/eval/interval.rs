@@ -55,6 +55,23 @@ impl Interval {
         }
     }
 
+    /// An interval of times in seconds as `lo–hi ms`; a side the data cannot bound is `?`,
+    /// both `n/a`.
+    pub fn millis(&self) -> String {
+        let side = |x: f64| {
+            if x.is_nan() {
+                "?".to_string()
+            } else {
+                format!("{:.0}", 1e3 * x)
+            }
+        };
+        if self.lo.is_nan() && self.hi.is_nan() {
+            "n/a".into()
+        } else {
+            format!("{}–{} ms", side(self.lo), side(self.hi))
+        }
+    }
+
     /// A rate's interval as `lo–hi`, or `n/a`.
     pub fn rate(&self) -> String {
         if self.lo.is_nan() {
@@ -145,6 +162,57 @@ pub fn poisson_exact(x: u64) -> Interval {
         solve_decreasing(|mu| poisson_cdf(x - 1, mu), 1.0 - alpha / 2.0, 0.0, start)
     };
     Interval { lo, hi }
+}
+
+/// The ranks (0-based, in the sorted sample) of the order statistics that bound the `p`-th
+/// quantile of a sample of `n` with 95 % confidence, whatever the distribution (the binomial
+/// method, e.g. Conover, *Practical nonparametric statistics*, 3.2; scipy's
+/// `quantile_test(...).confidence_interval()`): the lower rank is the 2.5 % point of
+/// Binomial(n, p) less one, the upper its upper 2.5 % point. `None` for a side the sample is
+/// too small to bound (the interval reaches past its smallest or largest value).
+pub fn quantile_ranks(n: usize, p: f64) -> (Option<usize>, Option<usize>) {
+    if n == 0 || !(0.0 < p && p < 1.0) {
+        return (None, None);
+    }
+    let tail = (1.0 - LEVEL) / 2.0;
+    // P(X ≤ k) for k = 0..=n, X ~ Binomial(n, p), each term from the one before in log space.
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    let mut log_pmf = n as f64 * lq;
+    let mut log_cdf = log_pmf;
+    // Smallest k with P(X ≤ k) ≥ tail, and with P(X > k) ≤ tail.
+    let (mut low, mut high) = (None, None);
+    for k in 0..=n {
+        if k > 0 {
+            log_pmf += ((n - k + 1) as f64 / k as f64).ln() + lp - lq;
+            let (hi, lo) = if log_pmf > log_cdf {
+                (log_pmf, log_cdf)
+            } else {
+                (log_cdf, log_pmf)
+            };
+            log_cdf = hi + (lo - hi).exp().ln_1p();
+        }
+        let cdf = log_cdf.exp();
+        if low.is_none() && cdf >= tail {
+            low = Some(k);
+        }
+        if high.is_none() && 1.0 - cdf <= tail {
+            high = Some(k);
+            break;
+        }
+    }
+    let low = low.and_then(|k| k.checked_sub(1));
+    let high = high.filter(|&k| k < n);
+    (low, high)
+}
+
+/// The 95 % interval of the `p`-th quantile from a sorted sample (see [`quantile_ranks`]); a
+/// side the sample cannot bound is NaN.
+pub fn quantile(sorted: &[f64], p: f64) -> Interval {
+    let (lo, hi) = quantile_ranks(sorted.len(), p);
+    Interval {
+        lo: lo.map_or(f64::NAN, |i| sorted[i]),
+        hi: hi.map_or(f64::NAN, |i| sorted[i]),
+    }
 }
 
 #[cfg(test)]

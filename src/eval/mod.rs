@@ -162,6 +162,11 @@ pub struct ClassScore {
     pub latency_median_s: f64,
     /// 95th percentile, s.
     pub latency_p95_s: f64,
+    /// 95 % interval of the median latency (order statistics, [`interval::quantile`]); a side
+    /// too few alarms cannot bound is NaN.
+    pub latency_median_ci95_s: Interval,
+    /// 95 % interval of the 95th percentile.
+    pub latency_p95_ci95_s: Interval,
 }
 
 /// False alarms of one cause seen by one sensor.
@@ -499,6 +504,8 @@ pub fn score(recordings: &[Scored]) -> Report {
         lat.sort_by(f64::total_cmp);
         score.latency_median_s = quantile(lat, 0.5);
         score.latency_p95_s = quantile(lat, 0.95);
+        score.latency_median_ci95_s = interval::quantile(lat, 0.5);
+        score.latency_p95_ci95_s = interval::quantile(lat, 0.95);
     }
     volume_ratios.sort_by(f64::total_cmp);
     let v = &mut r.air_volume;
@@ -637,6 +644,14 @@ impl Report {
             self.clot.ppv_ci95.percent(),
             self.discrimination_ci95.percent(),
             self.false_alarms_per_hour_ci95.rate(),
+        );
+        let _ = writeln!(
+            s,
+            "95 % intervals of the latency: air median {}, p95 {}; clot median {}, p95 {}",
+            self.air.latency_median_ci95_s.millis(),
+            self.air.latency_p95_ci95_s.millis(),
+            self.clot.latency_median_ci95_s.millis(),
+            self.clot.latency_p95_ci95_s.millis(),
         );
         if !self.false_alarms_by_cause.is_empty() {
             let causes: Vec<String> = self
