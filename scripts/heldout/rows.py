@@ -1,0 +1,41 @@
+"""One Markdown row per held-out set from its eval.json, as in the README's "Where it stands"
+table (standard library only).
+
+Usage: rows.py EVAL_OUT_DIR...   (each directory's name is the set's)"""
+
+import json
+import sys
+from pathlib import Path
+
+
+def pct(a, b):
+    return f"{100 * a / b:.1f} %" if b else "n/a"
+
+
+def main(dirs):
+    if not dirs:
+        sys.exit("usage: rows.py EVAL_OUT_DIR...")
+    print("| set | air found | air PPV | clot found | clot PPV | discrimination | FA / h "
+          "| air latency median / p95 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for d in dirs:
+        path = Path(d) / "eval.json"
+        try:
+            r = json.loads(path.read_text())["report"]
+        except (OSError, ValueError, KeyError) as e:
+            sys.exit(f"{path}: not a clotair eval report ({e})")
+        a, c, m = r["air"], r["clot"], r["confusion"]
+        right, detected = m[0][0] + m[1][1], sum(map(sum, m))
+        fa = r["false_alarms_on_artifacts"] + r["false_alarms_background"]
+        print(
+            f"| `{Path(d).name}` | {a['detected']}/{a['positives']} ({pct(a['detected'], a['positives'])}) "
+            f"| {pct(a['true_alarms'], a['alarms'])} "
+            f"| {c['detected']}/{c['positives']} ({pct(c['detected'], c['positives'])}) "
+            f"| {pct(c['true_alarms'], c['alarms'])} | {pct(right, detected)} "
+            f"| {fa / r['hours']:.1f} "
+            f"| {1e3 * a['latency_median_s']:.0f} / {1e3 * a['latency_p95_s']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
