@@ -170,7 +170,7 @@ BEGIN {
     printf "%-44s %14s %12s  %s\n", "flash: code+rodata (vectors " vec ", text " text ", rodata " ro ")", kib(flash), fmax " KiB", flash <= fmax * 1024 ? "yes" : "NO"
     printf "%-44s %14s %12s  %s\n", "test recording blob (not firmware)", kib(blob), "-", "-"
     printf "%-44s %14s %12s  %s\n", "static RAM (.data+.bss; detector " det " B)", kib(sram), rmax " KiB", sram <= rmax * 1024 ? "yes" : "NO"
-    printf "%-44s %14s %12s  %s\n", "stack: Detector::new below caller", sp_init " B", "-", "-"
+    printf "%-44s %14s %12s  %s\n", "stack: Detector::init below caller", sp_init " B", "-", "-"
     printf "%-44s %14s %12s  %s\n", "stack: push_*/end_stream/finish below caller", sp_run " B", "-", "-"
     printf "%-44s %14s %12s  %s\n", "stack: high-water incl. main (" sp_main " B)", sp_peak " B", "-", "-"
     printf "%-44s %14s %12s  %s\n", "static RAM + stack high-water", kib(ram_total), rmax " KiB", ram_total <= rmax * 1024 ? "yes" : "NO"
@@ -182,7 +182,7 @@ BEGIN {
     printf "%-44s %14.2f %12s  %s\n", "instructions/s of signal: total (M)", iall / 1e6, "-", "-"
     printf "%-44s %13.1f%% %11s%%  %s\n", "share of a " mhz " MHz core (1 instr = 1 cycle)", pct, cmax, pct <= cmax ? "yes" : "NO"
     slow = longest("ultrasound", usmax, usr) + longest("optical", optmax, optr)
-    printf "%-44s %14.0f %12s  %s\n", "instructions: Detector::new (once)", init_t * ipt, "-", "-"
+    printf "%-44s %14.0f %12s  %s\n", "instructions: Detector::init (once)", init_t * ipt, "-", "-"
     printf "%-44s %14.0f %12s  %s\n", "instructions: baseline median() per call", med / 100 * ipt, "-", "-"
     printf "signal: %.3f s; ultrasound %s; optical %s; %.1f instructions per timer tick (icount)\n", s, usr, optr, ipt
     bad = flash > fmax * 1024 || sram > rmax * 1024 || ram_total > rmax * 1024 || heap != 0 || pct > cmax || fpu != "true" || slow

@@ -85,7 +85,23 @@ fn run(
     us_chunks: &[usize],
     opt_chunks: &[usize],
 ) -> Vec<Event> {
-    let mut d = Detector::new(cfg).unwrap();
+    feed(
+        &mut Detector::new(cfg).unwrap(),
+        us,
+        opt,
+        us_chunks,
+        opt_chunks,
+    )
+}
+
+/// [`run`] on a detector already built.
+fn feed(
+    d: &mut Detector,
+    us: &[f32],
+    opt: &[f32],
+    us_chunks: &[usize],
+    opt_chunks: &[usize],
+) -> Vec<Event> {
     let mut events = Vec::new();
     let mut emit = |e: &Event| events.push(*e);
     let (mut i, mut j, mut k) = (0usize, 0usize, 0usize);
@@ -108,6 +124,43 @@ fn run(
 
 fn secs(us: u64) -> f32 {
     us as f32 * 1e-6
+}
+
+/// `Detector::init` writes every field in place: over memory filled with a pattern first, the
+/// detector it builds reports what `Detector::new`'s does, bit for bit; a bad configuration
+/// is refused.
+#[test]
+fn a_detector_built_in_place_is_the_one_new_builds() {
+    let us = ultrasound(
+        8.0,
+        &[(3.0, 0.02, 1000.0, 0.5), (6.0, 0.03, 700.0, 0.2)],
+        21,
+    );
+    let opt = optical(8.0, &[(2.9, 0.01, 0.03), (5.5, 0.02, -0.05)], 22);
+    let cfg = config(true, true);
+    let expected = run(&cfg, &us, &opt, &[32], &[4]);
+    assert!(
+        expected.iter().any(|e| e.class == Class::Air),
+        "{expected:?}"
+    );
+    for pattern in [0x00u8, 0xA5, 0xFF] {
+        let mut slot = Box::new(std::mem::MaybeUninit::<Detector>::uninit());
+        // SAFETY: writing bytes into a MaybeUninit's own memory.
+        unsafe { slot.as_mut_ptr().write_bytes(pattern, 1) };
+        let d = Detector::init(&mut slot, &cfg).expect("valid configuration");
+        // Debug text: the features hold NaN, which `==` never equals.
+        assert_eq!(
+            format!("{:?}", feed(d, &us, &opt, &[32], &[4])),
+            format!("{expected:?}"),
+            "pattern {pattern:#x}"
+        );
+    }
+    let mut slot = std::mem::MaybeUninit::<Detector>::uninit();
+    let bad = DetectorConfig {
+        ultrasound_rate_hz: Some(10),
+        ..cfg
+    };
+    assert!(Detector::init(&mut slot, &bad).is_err());
 }
 
 #[test]

@@ -14,6 +14,9 @@
 mod csv;
 
 use core::arch::asm;
+use core::mem::MaybeUninit;
+use core::ptr::addr_of_mut;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use clotair::detect::optical::OpticalPath;
 use clotair::detect::ultrasound::UltrasoundPath;
@@ -256,12 +259,20 @@ fn bench_median(ticks_per_call: &mut [u64; 2]) {
     ];
 }
 
-/// The detector, in a static (static RAM, no heap). Out of line so that its construction's
-/// temporaries live in this frame, not in main's for the whole run.
+/// The detector, in a static (static RAM, no heap), built in place by [`Detector::init`]:
+/// only the sensor paths are built on the stack first (`cortex_m::singleton!` with
+/// `Detector::new` built the whole detector on the stack and moved it: 20.6 KB of stack). Out
+/// of line so that what construction does use lives in this frame, not in main's for the
+/// whole run.
 #[inline(never)]
 fn make_detector(config: &DetectorConfig) -> &'static mut Detector {
-    cortex_m::singleton!(: Detector = Detector::new(config).expect("detector configuration"))
-        .expect("one detector")
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    static mut DETECTOR: MaybeUninit<Detector> = MaybeUninit::uninit();
+    assert!(!TAKEN.swap(true, Ordering::AcqRel), "one detector");
+    // SAFETY: the flag above lets only the first call through, so this is the one reference
+    // to the static there ever is.
+    let slot = unsafe { &mut *addr_of_mut!(DETECTOR) };
+    Detector::init(slot, config).expect("detector configuration")
 }
 
 #[entry]
