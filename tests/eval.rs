@@ -1,6 +1,6 @@
 //! The scorer on hand-made labels and detections whose counts are known by construction.
 
-use clotair::eval::{score, Detection, Scored};
+use clotair::eval::{score, Detection, Report, Scored};
 use clotair::event::{Class, Sensor};
 use clotair::io::Label;
 
@@ -14,6 +14,16 @@ fn label(class: Class, start_s: f64, end_s: f64, id: &str, sensor: &str) -> Labe
 
 fn det(class: Class, start_s: f64, end_s: f64, detected_s: f64) -> Detection {
     Detection::new(class, start_s, end_s, detected_s)
+}
+
+/// The report of one recording of `duration_s`.
+fn score_one(duration_s: f64, labels: Vec<Label>, detections: Vec<Detection>) -> Report {
+    score(&[Scored {
+        name: "r".into(),
+        duration_s,
+        labels,
+        detections,
+    }])
 }
 
 #[test]
@@ -50,12 +60,7 @@ fn counts_per_physical_event_with_the_spec_tolerance() {
         det(Class::Artifact, 70.0, 70.1, 70.1),
         det(Class::Fault, 80.0, 80.1, 80.1),
     ];
-    let r = score(&[Scored {
-        name: "r".into(),
-        duration_s: 1800.0,
-        labels,
-        detections,
-    }]);
+    let r = score_one(1800.0, labels, detections);
     assert_eq!(r.air.positives, 2);
     assert_eq!(r.air.detected, 1);
     assert_eq!(r.clot.positives, 1);
@@ -82,12 +87,7 @@ fn counts_per_physical_event_with_the_spec_tolerance() {
 fn an_alarm_outside_the_tolerance_does_not_match() {
     let labels = vec![label(Class::Air, 5.0, 5.01, "1", "ultrasound")];
     let detections = vec![det(Class::Air, 5.061, 5.07, 5.07)];
-    let r = score(&[Scored {
-        name: "r".into(),
-        duration_s: 3600.0,
-        labels,
-        detections,
-    }]);
+    let r = score_one(3600.0, labels, detections);
     assert_eq!(r.air.detected, 0);
     assert_eq!(r.false_alarms_background, 1);
     assert!((r.false_alarms_per_hour - 1.0).abs() < 1e-9);
@@ -169,12 +169,7 @@ fn false_alarms_are_broken_down_by_cause_and_sensor() {
         from(Class::Air, 300.0, Sensor::Ultrasound),
         det(Class::Air, 400.0, 400.01, 400.02),
     ];
-    let r = score(&[Scored {
-        name: "r".into(),
-        duration_s: 3600.0,
-        labels,
-        detections,
-    }]);
+    let r = score_one(3600.0, labels, detections);
     let got: Vec<(&str, &str, usize)> = r
         .false_alarms_by_cause
         .iter()
@@ -213,12 +208,7 @@ fn the_report_carries_the_intervals_of_its_counts() {
         det(Class::Air, 20.0, 20.01, 20.02),
         det(Class::Clot, 100.0, 100.01, 100.02),
     ];
-    let r = score(&[Scored {
-        name: "r".into(),
-        duration_s: 1800.0,
-        labels,
-        detections,
-    }]);
+    let r = score_one(1800.0, labels, detections);
     assert_eq!((r.air.detected, r.air.positives), (2, 3));
     assert_eq!(r.air.sensitivity_ci95, wilson(2, 3));
     assert_eq!(r.air.ppv_ci95, wilson(2, 2));

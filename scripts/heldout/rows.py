@@ -3,9 +3,11 @@ table (standard library only).
 
 Usage: rows.py EVAL_OUT_DIR...   (each directory's name is the set's)"""
 
-import json
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tune"))
+from sum import load  # noqa: E402  (scripts/tune/sum.py: reads one eval.json)
 
 
 def pct(a, b):
@@ -19,11 +21,7 @@ def main(dirs):
           "| air latency median / p95 ms |")
     print("|---|---|---|---|---|---|---|---|")
     for d in dirs:
-        path = Path(d) / "eval.json"
-        try:
-            r = json.loads(path.read_text())["report"]
-        except (OSError, ValueError, KeyError) as e:
-            sys.exit(f"{path}: not a clotair eval report ({e})")
+        r = load(d)
         a, c, m = r["air"], r["clot"], r["confusion"]
         right, detected = m[0][0] + m[1][1], sum(map(sum, m))
         fa = r["false_alarms_on_artifacts"] + r["false_alarms_background"]

@@ -7,6 +7,15 @@ import sys
 from pathlib import Path
 
 
+def load(d):
+    """The report in directory `d`'s eval.json; exits naming the file when it is not one."""
+    path = Path(d) / "eval.json"
+    try:
+        return json.loads(path.read_text())["report"]
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit(f"{path}: not a clotair eval report ({e})")
+
+
 def main(dirs):
     if not dirs:
         sys.exit("usage: sum.py EVAL_OUT_DIR...")
@@ -14,11 +23,7 @@ def main(dirs):
     lat = []
     causes = {}
     for d in dirs:
-        path = Path(d) / "eval.json"
-        try:
-            r = json.loads(path.read_text())["report"]
-        except (OSError, ValueError, KeyError) as e:
-            sys.exit(f"{path}: not a clotair eval report ({e})")
+        r = load(d)
         for c in ("air", "clot"):
             for k in ("positives", "detected", "alarms", "true_alarms"):
                 tot[c, k] = tot.get((c, k), 0) + r[c][k]
