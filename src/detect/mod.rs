@@ -420,7 +420,7 @@ impl Detector {
     /// The same detector as [`Detector::new`], built in `slot` itself: on a device, a
     /// `static` (with `new`, the compiler builds the detector on the stack and then moves it
     /// into the static: 20.6 KB of stack on the Cortex-M4F for a 22.4-KB detector, against
-    /// 12.5 KB this way). The checks come first; on an error the slot is left as it was.
+    /// 12.4 KB this way). The checks come first; on an error the slot is left as it was.
     pub fn init<'a>(
         slot: &'a mut MaybeUninit<Self>,
         config: &DetectorConfig,

@@ -73,11 +73,7 @@ mod timer {
 /// Timer ticks spent in `f`, and its result.
 #[inline(always)]
 fn timed<R>(ticks: &mut u64, f: impl FnOnce() -> R) -> R {
-    let t0 = timer::now();
-    let r = f();
-    let t1 = timer::now();
-    *ticks += u64::from(t0.wrapping_sub(t1));
-    r
+    timed_block(ticks, &mut Longest::default(), 0, f)
 }
 
 /// The longest single call of a kind: its timer ticks and the stream frame its block began at.
