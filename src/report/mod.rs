@@ -285,17 +285,19 @@ fn events_html(h: &mut String, events: &[EventRow], name: &str) {
 }
 
 fn score_html(h: &mut String, r: &Report) {
-    h.push_str("<table><tr><th>class</th><th>events</th><th>detected</th><th>sensitivity %</th><th>alarms</th><th>PPV %</th><th>latency median ms</th></tr>\n");
+    h.push_str("<table><tr><th>class</th><th>events</th><th>detected</th><th>sensitivity %</th><th>95 % interval</th><th>alarms</th><th>PPV %</th><th>95 % interval</th><th>latency median ms</th></tr>\n");
     for (class, c) in [(Class::Air, &r.air), (Class::Clot, &r.clot)] {
         let name = class.as_str();
         let _ = writeln!(
             h,
-            "<tr><td class=\"{name}\">{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"{name}\">{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             c.positives,
             c.detected,
             pct(c.sensitivity),
+            c.sensitivity_ci95.percent(),
             c.alarms,
             pct(c.ppv),
+            c.ppv_ci95.percent(),
             if c.latency_median_s.is_finite() {
                 format!("{:.0}", 1e3 * c.latency_median_s)
             } else {
