@@ -10,10 +10,12 @@
 //!   (χ²(α/2; 2x)/2 and χ²(1 − α/2; 2x + 2)/2); here they are found by bisection on the
 //!   Poisson distribution function, so no incomplete-gamma inverse is needed. A rate per hour
 //!   is the count's interval over the hours.
+//! - Quantiles (latency median and p95): the order statistics that bound them whatever the
+//!   distribution ([`quantile_ranks`]).
 //!
-//! The reference is scipy (`binomtest(k, n).proportion_ci(method="wilson")` and
-//! `scipy.stats.chi2.ppf`): `tests/data/intervals_scipy.json`, written by
-//! `scripts/reference/gen_intervals.py`.
+//! The reference is scipy (`binomtest(k, n).proportion_ci(method="wilson")`,
+//! `scipy.stats.chi2.ppf` and `quantile_test(...).confidence_interval()`):
+//! `tests/data/intervals_scipy.json`, written by `scripts/reference/gen_intervals.py`.
 
 use serde::Serialize;
 
@@ -22,13 +24,19 @@ pub const LEVEL: f64 = 0.95;
 /// The standard normal quantile at 1 − (1 − [`LEVEL`]) / 2.
 const Z95: f64 = 1.959_963_984_540_054;
 
-/// A two-sided interval, `[lo, hi]`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+/// A two-sided interval, `[lo, hi]`. The default is [`Interval::NONE`], not `0–0`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Interval {
     /// Lower bound.
     pub lo: f64,
     /// Upper bound.
     pub hi: f64,
+}
+
+impl Default for Interval {
+    fn default() -> Self {
+        Interval::NONE
+    }
 }
 
 impl Interval {
