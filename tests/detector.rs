@@ -615,6 +615,58 @@ fn a_lamp_switched_off_is_no_clot() {
     assert_eq!(format!("{events:?}"), format!("{chunked:?}"));
 }
 
+static ARTIFACT: [clotair::detect::tree::Node; 1] = [clotair::detect::tree::Node::leaf(2, 0.9)];
+static ARTIFACT_BAG: [&[clotair::detect::tree::Node]; 1] = [&ARTIFACT];
+
+/// A fall of the light deeper than any artifact's is a clot, even when the trees vote
+/// artifact: after the wobble wait a lone dip of 64 % alarms as a clot, while a dip of 10 %
+/// stays the trees' artifact, and so does a deep dip that the light's rise follows at once
+/// (a slug's front meniscus, then its air). The same for any chunking of the stream.
+#[test]
+fn a_fall_beyond_any_artifacts_is_a_clot_whatever_the_trees_vote() {
+    use clotair::detect::{FALL_BEYOND_ARTIFACTS, WOBBLE_S};
+    // The light is 0.4 · (1 + delta · sin)²: −0.4 takes 64 % of it away, −0.05 10 %.
+    let opt = optical(
+        9.0,
+        &[
+            (2.0, 0.01, -0.4),
+            (4.0, 0.01, -0.05),
+            (6.0, 0.006, -0.4),
+            (6.007, 0.03, 0.25),
+        ],
+        13,
+    );
+    let mut cfg = config(false, true);
+    cfg.trees = Some(&ARTIFACT_BAG);
+    let events = run(&cfg, &[], &opt, &[1], &[64]);
+    let at = |t: f32| events.iter().find(|e| (secs(e.start_us) - t).abs() < 0.01);
+    let clot = at(2.0).expect("the deep dip");
+    assert_eq!(clot.class, Class::Clot, "{events:?}");
+    assert!(
+        clot.features.optical_delta < -FALL_BEYOND_ARTIFACTS,
+        "{clot:?}"
+    );
+    assert!(
+        secs(clot.detected_us) >= secs(clot.end_us) + WOBBLE_S,
+        "{clot:?}"
+    );
+    let shallow = at(4.0).expect("the shallow dip");
+    assert_eq!(shallow.class, Class::Artifact, "{events:?}");
+    let meniscus = at(6.0).expect("the meniscus's dip");
+    assert!(
+        meniscus.features.optical_delta < -FALL_BEYOND_ARTIFACTS,
+        "{meniscus:?}"
+    );
+    assert_eq!(meniscus.class, Class::Artifact, "{events:?}");
+    assert_eq!(
+        events.iter().filter(|e| e.class == Class::Clot).count(),
+        1,
+        "{events:?}"
+    );
+    let chunked = run(&cfg, &[], &opt, &[1], &[1, 7, 300]);
+    assert_eq!(format!("{events:?}"), format!("{chunked:?}"));
+}
+
 static AIR: [clotair::detect::tree::Node; 1] = [clotair::detect::tree::Node::leaf(0, 0.9)];
 static AIR_BAG: [&[clotair::detect::tree::Node]; 1] = [&AIR];
 
