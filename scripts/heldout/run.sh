@@ -35,7 +35,7 @@ for set in $SETS; do
             --preset realistic >&2
     fi
     "$CLOTAIR" eval "$data" --quiet --out "$OUT/$name" "$@" >/dev/null
-    dirs+=("$OUT/$name")
+    dirs+=("$OUT/$name:$seed")
     for f in "$data"/sim*; do
         ln -s "$PWD/$f" "$pool/${name}_$(basename "$f")"
     done
