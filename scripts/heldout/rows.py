@@ -24,7 +24,7 @@ def main(dirs):
     for arg in dirs:
         d, _, seed = arg.partition(":")
         r = load(d)
-        strong = [b for b in r["by_ebr"] if b["class"] == "air" and b["bin"].startswith("≥ 30")]
+        strong = [b for b in r.get("by_ebr", []) if b["class"] == "air" and b["bin"].startswith("≥ 30")]
         strong = f"{strong[0]['detected']}/{strong[0]['positives']}" if strong else "n/a"
         name = f"`{Path(d).name}`" + (f" ({seed})" if seed else "")
         a, c, m = r["air"], r["clot"], r["confusion"]
