@@ -12,7 +12,7 @@
 #                       host runner with the same no_std library build (runner), or cli when
 #                       the CLI has `detect`, else runner (auto, the default)
 #   FIRMWARE_DENY_F64   1: fail when f64 soft-float is reachable from push_* (default: report)
-#   Budgets: FLASH_MAX_KIB=128 RAM_MAX_KIB=64 CPU_MAX_PERCENT=20 CORE_MHZ=100
+#   Budgets: FLASH_MAX_KIB=128 RAM_MAX_KIB=32 CPU_MAX_PERCENT=20 CORE_MHZ=100
 #            BLOCK_MAX_PERCENT=50 (the longest block of each sensor, share of its real-time period)
 set -euo pipefail
 # The firmware and the host runner are found under the firmware crate's own target folder: a
@@ -25,7 +25,7 @@ OUT=$FW/target/check
 SECONDS_EMBED=${FIRMWARE_SECONDS:-15}
 REFERENCE=${FIRMWARE_REFERENCE:-auto}
 FLASH_MAX_KIB=${FLASH_MAX_KIB:-128}
-RAM_MAX_KIB=${RAM_MAX_KIB:-64}
+RAM_MAX_KIB=${RAM_MAX_KIB:-32}
 CPU_MAX_PERCENT=${CPU_MAX_PERCENT:-20}
 CORE_MHZ=${CORE_MHZ:-100}
 BLOCK_MAX_PERCENT=${BLOCK_MAX_PERCENT:-50}

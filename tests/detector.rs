@@ -126,9 +126,10 @@ fn secs(us: u64) -> f32 {
     us as f32 * 1e-6
 }
 
-/// `Detector::init` writes every field in place: over memory filled with a pattern first, the
-/// detector it builds reports what `Detector::new`'s does, bit for bit; a bad configuration
-/// is refused.
+/// `Detector::init` writes every field in place, the sensor paths' too: over memory filled
+/// with a pattern first, the detector it builds reports what `Detector::new`'s does, bit for
+/// bit, with both sensors and with either alone (the other path built but never fed); a bad
+/// configuration is refused.
 #[test]
 fn a_detector_built_in_place_is_the_one_new_builds() {
     let us = ultrasound(
@@ -137,28 +138,32 @@ fn a_detector_built_in_place_is_the_one_new_builds() {
         21,
     );
     let opt = optical(8.0, &[(2.9, 0.01, 0.03), (5.5, 0.02, -0.05)], 22);
-    let cfg = config(true, true);
-    let expected = run(&cfg, &us, &opt, &[32], &[4]);
-    assert!(
-        expected.iter().any(|e| e.class == Class::Air),
-        "{expected:?}"
-    );
-    for pattern in [0x00u8, 0xA5, 0xFF] {
-        let mut slot = Box::new(std::mem::MaybeUninit::<Detector>::uninit());
-        // SAFETY: writing bytes into a MaybeUninit's own memory.
-        unsafe { slot.as_mut_ptr().write_bytes(pattern, 1) };
-        let d = Detector::init(&mut slot, &cfg).expect("valid configuration");
-        // Debug text: the features hold NaN, which `==` never equals.
-        assert_eq!(
-            format!("{:?}", feed(d, &us, &opt, &[32], &[4])),
-            format!("{expected:?}"),
-            "pattern {pattern:#x}"
+    for (has_us, has_opt) in [(true, true), (true, false), (false, true)] {
+        let cfg = config(has_us, has_opt);
+        let us: &[f32] = if has_us { &us } else { &[] };
+        let opt: &[f32] = if has_opt { &opt } else { &[] };
+        let expected = run(&cfg, us, opt, &[32], &[4]);
+        assert!(
+            expected.iter().any(|e| e.class == Class::Air),
+            "{has_us} {has_opt}: {expected:?}"
         );
+        for pattern in [0x00u8, 0xA5, 0xFF] {
+            let mut slot = Box::new(std::mem::MaybeUninit::<Detector>::uninit());
+            // SAFETY: writing bytes into a MaybeUninit's own memory.
+            unsafe { slot.as_mut_ptr().write_bytes(pattern, 1) };
+            let d = Detector::init(&mut slot, &cfg).expect("valid configuration");
+            // Debug text: the features hold NaN, which `==` never equals.
+            assert_eq!(
+                format!("{:?}", feed(d, us, opt, &[32], &[4])),
+                format!("{expected:?}"),
+                "sensors {has_us} {has_opt}, pattern {pattern:#x}"
+            );
+        }
     }
     let mut slot = std::mem::MaybeUninit::<Detector>::uninit();
     let bad = DetectorConfig {
         ultrasound_rate_hz: Some(10),
-        ..cfg
+        ..config(true, true)
     };
     assert!(Detector::init(&mut slot, &bad).is_err());
 }

@@ -322,6 +322,8 @@ pub struct Detector {
     opt_faults: Option<FaultMonitor>,
     us_ended: bool,
     opt_ended: bool,
+    has_us: bool,
+    has_opt: bool,
     simultaneous_us: u64,
     us_onset_delay_us: u64,
     opt_onset_delay_us: u64,
@@ -336,8 +338,11 @@ pub struct Detector {
     /// When `blood_mean_hz` was measured.
     blood_mean_at_us: u64,
     config: DetectorConfig,
-    us: Option<UltrasoundPath>,
-    opt: Option<OpticalPath>,
+    /// The ultrasound path, built in place even without the sensor (see [`Detector::init`]);
+    /// `has_us` says whether there is one: read it through [`Detector::us`].
+    us: UltrasoundPath,
+    /// The optical path, likewise (`has_opt`): read it through [`Detector::opt`].
+    opt: OpticalPath,
     pending: heapless::Vec<Pending, PENDING>,
     history: heapless::Deque<Seen, HISTORY>,
     air: AirLedger,
@@ -406,6 +411,12 @@ impl Passage {
     }
 }
 
+/// The rate the ultrasound path is built at when the detector has no ultrasound sensor.
+const UNUSED_ULTRASOUND_RATE_HZ: u32 = 8000;
+
+/// The rate the optical path is built at when the detector has no optical sensor.
+const UNUSED_OPTICAL_RATE_HZ: u32 = 1000;
+
 fn check_rate(rate: Option<u32>, err: ConfigError) -> Result<(), ConfigError> {
     match rate {
         Some(r) if !RATE_RANGE_HZ.contains(&r) => Err(err),
@@ -433,7 +444,8 @@ impl Detector {
     /// The same detector as [`Detector::new`], built in `slot` itself: on a device, a
     /// `static` (with `new`, the compiler builds the detector on the stack and then moves it
     /// into the static: 20.6 KB of stack on the Cortex-M4F for a 22.4-KB detector, against
-    /// 12.4 KB this way). The checks come first; on an error the slot is left as it was.
+    /// 4.4 KB this way, the sensor paths written in place too). The checks come first; on an
+    /// error the slot is left as it was.
     pub fn init<'a>(
         slot: &'a mut MaybeUninit<Self>,
         config: &DetectorConfig,
@@ -483,8 +495,9 @@ impl Detector {
     }
 
     /// Writes every field of the detector at `p` for a configuration that passed
-    /// [`Detector::check`], each straight into its place: the sensor paths are the only
-    /// values built apart first (8.8 and 4.2 KB on the device).
+    /// [`Detector::check`], each straight into its place, the sensor paths' fields too
+    /// ([`UltrasoundPath::init`], [`OpticalPath::init`]; 8.8 and 4.2 KB on the device, built
+    /// apart and moved until the twenty-second session).
     ///
     /// # Safety
     /// `p` must be valid for writes and aligned. What it held is overwritten, not dropped.
@@ -519,16 +532,29 @@ impl Detector {
             addr_of_mut!((*p).blood_mean_hz).write(f32::NAN);
             addr_of_mut!((*p).blood_mean_at_us).write(0);
             addr_of_mut!((*p).config).write(*config);
+            // The sensor paths are written in place too. A path is built even without its
+            // sensor (an `Option` can only be written whole), then at a rate and with
+            // settings it accepts: the configuration's are not checked for a sensor it lacks.
             // With the optical sensor upstream, a slug is followed there (where the light
             // shows it plainly), and counted once.
-            addr_of_mut!((*p).us).write(config.ultrasound_rate_hz.map(|r| {
-                UltrasoundPath::build(r, config.ultrasound, config.optical_rate_hz.is_none())
-            }));
-            addr_of_mut!((*p).opt).write(
+            UltrasoundPath::init(
+                addr_of_mut!((*p).us),
                 config
-                    .optical_rate_hz
-                    .map(|r| OpticalPath::build(r, config.optical_channels, config.optical)),
+                    .ultrasound_rate_hz
+                    .unwrap_or(UNUSED_ULTRASOUND_RATE_HZ),
+                match config.ultrasound_rate_hz {
+                    Some(_) => config.ultrasound,
+                    None => UsThresholds::default(),
+                },
+                config.optical_rate_hz.is_none(),
             );
+            addr_of_mut!((*p).has_us).write(config.ultrasound_rate_hz.is_some());
+            let (rate, channels, th) = match config.optical_rate_hz {
+                Some(r) => (r, config.optical_channels, config.optical),
+                None => (UNUSED_OPTICAL_RATE_HZ, 2, OptThresholds::default()),
+            };
+            OpticalPath::init(addr_of_mut!((*p).opt), rate, channels, th);
+            addr_of_mut!((*p).has_opt).write(config.optical_rate_hz.is_some());
             addr_of_mut!((*p).pending).write(heapless::Vec::new());
             addr_of_mut!((*p).history).write(heapless::Deque::new());
             addr_of_mut!((*p).air).write(AirLedger::new(config.air_limits.window_s));
@@ -558,7 +584,9 @@ impl Detector {
             blood_mean_at_us: _,
             config: _,
             us: _,
+            has_us: _,
             opt: _,
+            has_opt: _,
             pending: _,
             history: _,
             air: _,
@@ -568,6 +596,16 @@ impl Detector {
             held: _,
             front_us: _,
         } = self;
+    }
+
+    /// The ultrasound path, if the detector has the sensor.
+    fn us(&self) -> Option<&UltrasoundPath> {
+        self.has_us.then_some(&self.us)
+    }
+
+    /// The optical path, if the detector has the sensor.
+    fn opt(&self) -> Option<&OpticalPath> {
+        self.has_opt.then_some(&self.opt)
     }
 
     /// The configuration.
@@ -583,8 +621,8 @@ impl Detector {
     /// # Panics
     /// If samples were fed already.
     pub fn start_at(&mut self, t_s: u64) {
-        let fed = self.us.as_ref().map_or(0, |p| p.clock().samples())
-            + self.opt.as_ref().map_or(0, |p| p.clock().samples());
+        let fed = self.us().map_or(0, |p| p.clock().samples())
+            + self.opt().map_or(0, |p| p.clock().samples());
         assert!(fed == 0, "start_at must come before the first sample");
         self.origin_us = t_s * 1_000_000;
     }
@@ -595,11 +633,11 @@ impl Detector {
     /// within an hour (a rate that does not fit the grids).
     pub fn period_s(&self) -> Option<u64> {
         let mut periods = heapless::Vec::<(u64, u32), 2>::new();
-        if let (Some(us), Some(f)) = (&self.us, &self.us_faults) {
+        if let (Some(us), Some(f)) = (self.us(), &self.us_faults) {
             let p = faults::lcm(us.period_samples(), f.period_samples());
             let _ = periods.push((p, us.clock().rate_hz()));
         }
-        if let (Some(opt), Some(f)) = (&self.opt, &self.opt_faults) {
+        if let (Some(opt), Some(f)) = (self.opt(), &self.opt_faults) {
             let p = faults::lcm(opt.period_samples(), f.period_samples());
             let _ = periods.push((p, opt.clock().rate_hz()));
         }
@@ -613,7 +651,8 @@ impl Detector {
     /// If the detector has no ultrasound sensor, or `iq` has an odd length.
     pub fn push_ultrasound(&mut self, iq: &[f32], emit: &mut impl FnMut(&Event)) {
         assert!(iq.len() % 2 == 0, "ultrasound samples come in I, Q pairs");
-        let us = self.us.as_mut().expect("detector has no ultrasound sensor");
+        assert!(self.has_us, "detector has no ultrasound sensor");
+        let us = &mut self.us;
         let monitor = self.us_faults.as_mut().expect("ultrasound fault monitor");
         let pending = &mut self.pending;
         let rate = us.clock().rate_hz();
@@ -666,7 +705,8 @@ impl Detector {
     /// If the detector has no optical sensor, or the length is not a multiple of the channel
     /// count.
     pub fn push_optical(&mut self, samples: &[f32], emit: &mut impl FnMut(&Event)) {
-        let opt = self.opt.as_mut().expect("detector has no optical sensor");
+        assert!(self.has_opt, "detector has no optical sensor");
+        let opt = &mut self.opt;
         let channels = opt.channels();
         assert!(
             samples.len() % channels == 0,
@@ -730,7 +770,8 @@ impl Detector {
     /// Ends both streams: reports events still open and every pending decision.
     pub fn finish(&mut self, emit: &mut impl FnMut(&Event)) {
         let pending = &mut self.pending;
-        if let Some(us) = self.us.as_mut() {
+        if self.has_us {
+            let us = &mut self.us;
             let rate = us.clock().rate_hz();
             us.finish(&mut |s| {
                 let _ = pending.push(Pending {
@@ -748,7 +789,8 @@ impl Detector {
                 let _ = pending.push(Passage::ultrasound(passage, rate, wait));
             }
         }
-        if let Some(opt) = self.opt.as_mut() {
+        if self.has_opt {
+            let opt = &mut self.opt;
             let rate = opt.clock().rate_hz();
             opt.finish(&mut |s| {
                 let _ = pending.push(Pending {
@@ -773,11 +815,11 @@ impl Detector {
 
     /// The stream time both sensors have reached.
     fn watermark_us(&self) -> u64 {
-        let us = match (&self.us, self.us_ended) {
+        let us = match (self.us(), self.us_ended) {
             (Some(p), false) => p.clock().now_us(),
             _ => u64::MAX,
         };
-        let opt = match (&self.opt, self.opt_ended) {
+        let opt = match (self.opt(), self.opt_ended) {
             (Some(p), false) => p.clock().now_us(),
             _ => u64::MAX,
         };
@@ -906,8 +948,7 @@ impl Detector {
             return self.decide_deferred(p, s, end_us, emit);
         }
         let mechanical = self
-            .us
-            .as_ref()
+            .us()
             .is_some_and(|us| us.onsets().any_near(p.start_us, self.simultaneous_us));
         let (event, decision, beyond) = self.optical_event(&p, &s, end_us, mechanical);
         if self.history.is_full() {
@@ -966,7 +1007,7 @@ impl Detector {
         emit: &mut impl FnMut(&Event),
     ) {
         let wobble_us = ms_to_us(WOBBLE_S * 1e3);
-        let not_clot = self.opt.as_ref().is_some_and(|opt| {
+        let not_clot = self.opt().is_some_and(|opt| {
             opt.onsets().any_between(p.start_us, end_us + wobble_us)
                 || opt.onsets().any_before(p.start_us, wobble_us)
                 || opt.stayed(p.start_us) > STAYED
@@ -1033,8 +1074,7 @@ impl Detector {
             self.front_us = Some(p.start_us);
         }
         let mechanical = self
-            .opt
-            .as_ref()
+            .opt()
             .is_some_and(|opt| opt.onsets().any_near(p.start_us, self.simultaneous_us));
         let mut upstream = None;
         if !mechanical {
@@ -1230,7 +1270,7 @@ impl Detector {
     /// both sensors, and 7 recordings with 1–6 µL of labelled air reached the 1-mL
     /// cumulative limit from them.
     fn column_possible(&self, t_us: u64) -> bool {
-        let Some(opt) = self.opt.as_ref() else {
+        let Some(opt) = self.opt() else {
             return true;
         };
         let Some(Transit {
@@ -1281,7 +1321,7 @@ impl Detector {
             return None;
         }
         // The optical sensor follows slugs upstream when there is one; else the ultrasound.
-        let t = match self.opt {
+        let t = match self.opt() {
             Some(_) => self.transit(t_us)?,
             None => Transit {
                 earliest: 0,
@@ -1312,7 +1352,7 @@ impl Detector {
         let Some((f, start)) = self.held else {
             return;
         };
-        let (expected, latest) = match self.opt {
+        let (expected, latest) = match self.opt() {
             Some(_) => self
                 .transit(now_us)
                 .map_or((0, 0), |t| (t.expected, t.latest)),

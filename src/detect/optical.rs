@@ -351,43 +351,107 @@ impl OpticalPath {
     /// If they did not.
     #[inline(always)]
     pub fn build(rate_hz: u32, channels: usize, th: OptThresholds) -> Self {
+        let mut slot = core::mem::MaybeUninit::uninit();
+        // SAFETY: `init` writes every field of the slot.
+        unsafe {
+            Self::init(slot.as_mut_ptr(), rate_hz, channels, th);
+            slot.assume_init()
+        }
+    }
+
+    /// The path [`Self::build`] makes, written at `p` field by field, so that its 4.2 KB (on
+    /// the device) are never built on the stack first (see `Detector::init`).
+    ///
+    /// # Safety
+    /// `p` must be valid for writes and aligned, and the parameters checked by
+    /// [`Self::check`]. What it held is overwritten, not dropped.
+    ///
+    /// # Panics
+    /// If they were not checked.
+    #[inline(always)]
+    pub(crate) unsafe fn init(p: *mut Self, rate_hz: u32, channels: usize, th: OptThresholds) {
+        use core::ptr::addr_of_mut;
         let fs = rate_hz as f32;
         let stride = ((BASELINE_WINDOW_S * fs / BASELINE_LEN as f32) as u32).max(1);
         let Ok(trend) = trend_predictor(rate_hz) else {
             panic!("optical rate not checked")
         };
-        Self {
-            clock: Clock::new(rate_hz),
-            th,
-            channels,
-            baseline: [SlidingQuantile::new(), SlidingQuantile::new()],
-            stride,
-            noise_mad: 0.0,
-            noise_alpha: 1.0 - libm::expf(-1.0 / (NOISE_TAU_S * fs)),
-            warmup: (WARMUP_S * fs) as u64,
-            hangover: ((th.hangover_ms * 1e-3 * fs) as u32).max(1),
-            max_freeze: (MAX_FREEZE_S * fs) as u64,
-            hold: (th.max_hold_ms * 1e-3 * fs) as u64,
-            smooth: [0.0; MAX_SMOOTH],
-            smooth_len: ((SMOOTH_S * fs) as usize).clamp(1, MAX_SMOOTH),
-            smooth_pos: 0,
-            trend: [trend.clone(), trend],
-            onset_line: [Line::default(); 2],
-            trend_hold: (TREND_HOLD_S * fs) as u64,
-            colour: ColourReference::new(((COLOUR_BLOCK_S * fs) as u32).max(1)),
-            snap_every: ((SNAP_S * fs) as u64).max(1),
-            acc: None,
-            freeze_start: 0,
-            onsets: Onsets::new(),
-            stay_check: (STAY_CHECK_S * fs) as u64,
-            stays: [(u64::MAX, 0.0); STAYS],
-            stays_next: 0,
-            following: None,
-            opened: None,
-            passage: None,
-            passage_hangover: ((PASSAGE_HANGOVER_S * fs) as u32).max(1),
-            max_passage: (MAX_PASSAGE_S * fs) as u64,
+        // SAFETY: `p` is valid for writes (the caller's promise); each field is written once
+        // (`every_field` below names them all), the two predictors of `trend` one by one.
+        unsafe {
+            addr_of_mut!((*p).clock).write(Clock::new(rate_hz));
+            addr_of_mut!((*p).th).write(th);
+            addr_of_mut!((*p).channels).write(channels);
+            addr_of_mut!((*p).baseline).write([SlidingQuantile::new(), SlidingQuantile::new()]);
+            addr_of_mut!((*p).stride).write(stride);
+            addr_of_mut!((*p).noise_mad).write(0.0);
+            addr_of_mut!((*p).noise_alpha).write(1.0 - libm::expf(-1.0 / (NOISE_TAU_S * fs)));
+            addr_of_mut!((*p).warmup).write((WARMUP_S * fs) as u64);
+            addr_of_mut!((*p).hangover).write(((th.hangover_ms * 1e-3 * fs) as u32).max(1));
+            addr_of_mut!((*p).max_freeze).write((MAX_FREEZE_S * fs) as u64);
+            addr_of_mut!((*p).hold).write((th.max_hold_ms * 1e-3 * fs) as u64);
+            addr_of_mut!((*p).smooth).write([0.0; MAX_SMOOTH]);
+            addr_of_mut!((*p).smooth_len).write(((SMOOTH_S * fs) as usize).clamp(1, MAX_SMOOTH));
+            addr_of_mut!((*p).smooth_pos).write(0);
+            // One predictor at a time: the pair is never built whole on the stack.
+            let pair = addr_of_mut!((*p).trend).cast::<LinePredictor<TREND_RING>>();
+            pair.write(trend.clone());
+            pair.add(1).write(trend);
+            addr_of_mut!((*p).onset_line).write([Line::default(); 2]);
+            addr_of_mut!((*p).trend_hold).write((TREND_HOLD_S * fs) as u64);
+            addr_of_mut!((*p).colour)
+                .write(ColourReference::new(((COLOUR_BLOCK_S * fs) as u32).max(1)));
+            addr_of_mut!((*p).snap_every).write(((SNAP_S * fs) as u64).max(1));
+            addr_of_mut!((*p).acc).write(None);
+            addr_of_mut!((*p).freeze_start).write(0);
+            addr_of_mut!((*p).onsets).write(Onsets::new());
+            addr_of_mut!((*p).stay_check).write((STAY_CHECK_S * fs) as u64);
+            addr_of_mut!((*p).stays).write([(u64::MAX, 0.0); STAYS]);
+            addr_of_mut!((*p).stays_next).write(0);
+            addr_of_mut!((*p).following).write(None);
+            addr_of_mut!((*p).opened).write(None);
+            addr_of_mut!((*p).passage).write(None);
+            addr_of_mut!((*p).passage_hangover).write(((PASSAGE_HANGOVER_S * fs) as u32).max(1));
+            addr_of_mut!((*p).max_passage).write((MAX_PASSAGE_S * fs) as u64);
         }
+    }
+
+    /// Names every field without `..`: a new field fails to compile here, next to
+    /// [`Self::init`], which must write it too.
+    #[allow(dead_code)]
+    fn every_field(&self) {
+        let OpticalPath {
+            clock: _,
+            th: _,
+            channels: _,
+            baseline: _,
+            stride: _,
+            noise_mad: _,
+            noise_alpha: _,
+            warmup: _,
+            hangover: _,
+            max_freeze: _,
+            hold: _,
+            smooth: _,
+            smooth_len: _,
+            smooth_pos: _,
+            trend: _,
+            onset_line: _,
+            trend_hold: _,
+            colour: _,
+            snap_every: _,
+            acc: _,
+            freeze_start: _,
+            onsets: _,
+            stay_check: _,
+            stays: _,
+            stays_next: _,
+            following: _,
+            opened: _,
+            passage: _,
+            passage_hangover: _,
+            max_passage: _,
+        } = self;
     }
 
     /// The sample clock.
