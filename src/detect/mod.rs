@@ -537,17 +537,12 @@ impl Detector {
             // settings it accepts: the configuration's are not checked for a sensor it lacks.
             // With the optical sensor upstream, a slug is followed there (where the light
             // shows it plainly), and counted once.
-            UltrasoundPath::init(
-                addr_of_mut!((*p).us),
-                config
-                    .ultrasound_rate_hz
-                    .unwrap_or(UNUSED_ULTRASOUND_RATE_HZ),
-                match config.ultrasound_rate_hz {
-                    Some(_) => config.ultrasound,
-                    None => UsThresholds::default(),
-                },
-                config.optical_rate_hz.is_none(),
-            );
+            let (rate, th) = match config.ultrasound_rate_hz {
+                Some(r) => (r, config.ultrasound),
+                None => (UNUSED_ULTRASOUND_RATE_HZ, UsThresholds::default()),
+            };
+            let follows_slugs = config.optical_rate_hz.is_none();
+            UltrasoundPath::init(addr_of_mut!((*p).us), rate, th, follows_slugs);
             addr_of_mut!((*p).has_us).write(config.ultrasound_rate_hz.is_some());
             let (rate, channels, th) = match config.optical_rate_hz {
                 Some(r) => (r, config.optical_channels, config.optical),
