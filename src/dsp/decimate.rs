@@ -75,6 +75,16 @@ impl Decimator {
         Ok(Decimator { sos, factor, fs_hz })
     }
 
+    /// A decimator by `factor` whose anti-aliasing cascade was designed elsewhere: a table,
+    /// on a device that should not carry the design code (see `detect::front`).
+    ///
+    /// # Panics
+    /// If `factor` is 0.
+    pub fn with_sos(factor: usize, fs_hz: f32, sos: Sos) -> Self {
+        assert!(factor > 0, "decimation factor 0");
+        Decimator { sos, factor, fs_hz }
+    }
+
     /// The decimation factor.
     pub fn factor(&self) -> usize {
         self.factor
@@ -114,6 +124,8 @@ pub trait CascadeState: Copy + Default {
     type Sample: Copy;
     /// Filters one sample.
     fn step(&mut self, sos: &Sos, x: Self::Sample) -> Self::Sample;
+    /// Rounds the delay lines with [`crate::dsp::snap`].
+    fn snap(&mut self);
 }
 
 impl CascadeState for SosState {
@@ -122,6 +134,9 @@ impl CascadeState for SosState {
     fn step(&mut self, sos: &Sos, x: f32) -> f32 {
         self.process(sos, x)
     }
+    fn snap(&mut self) {
+        SosState::snap(self);
+    }
 }
 
 impl CascadeState for SosStateIq {
@@ -129,6 +144,9 @@ impl CascadeState for SosStateIq {
     #[inline]
     fn step(&mut self, sos: &Sos, x: Complex32) -> Complex32 {
         self.process(sos, x)
+    }
+    fn snap(&mut self) {
+        SosStateIq::snap(self);
     }
 }
 
@@ -180,6 +198,12 @@ impl<F: CascadeState> DecimatorStateOf<F> {
             }
         }
         k
+    }
+
+    /// Rounds the filter's delay lines with [`crate::dsp::snap`], so that two streams whose
+    /// states differ only far below the signal become bit-identical (see `dsp::snap`).
+    pub fn snap(&mut self) {
+        self.filter.snap();
     }
 
     /// Clears the filter and restarts the output grid at the next input.
