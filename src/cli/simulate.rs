@@ -30,6 +30,13 @@ pub struct SimulateArgs {
     /// WAV sample format: int16, int24 or float32.
     #[arg(long, default_value = "int16", value_parser = parse_format)]
     pub format: SampleFormat,
+    /// Record every ultrasound sensor at this rate (Hz) instead of the preset's drawn one;
+    /// the lines, events and labels are those of the same seed without it.
+    #[arg(long)]
+    pub ultrasound_hz: Option<u32>,
+    /// Record every optical sensor at this rate (Hz), likewise.
+    #[arg(long)]
+    pub optical_hz: Option<u32>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -60,8 +67,18 @@ pub fn run(args: SimulateArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    for (name, rate) in [
+        ("--ultrasound-hz", args.ultrasound_hz),
+        ("--optical-hz", args.optical_hz),
+    ] {
+        if let Some(r) = rate.filter(|r| !crate::detect::RATE_RANGE_HZ.contains(r)) {
+            eprintln!("error: {name} {r} is outside the recording contract's 250–96000 Hz");
+            return ExitCode::FAILURE;
+        }
+    }
     let mut options = args.preset.options(duration_s);
     options.format = args.format;
+    options.record_rates_hz = (args.ultrasound_hz, args.optical_hz);
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()

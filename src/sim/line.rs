@@ -136,6 +136,9 @@ impl LineTruth {
                 break (d, q, f0, theta, depth, v);
             }
         };
+        // Recorded at another rate if asked, after the geometry was drawn for the drawn one.
+        let ultrasound_hz = options.record_rates_hz.0.unwrap_or(ultrasound_hz);
+        let optical_hz = options.record_rates_hz.1.unwrap_or(optical_hz);
         let mut pump = Pump::draw(rng, flow_ml_min, depth);
         if !options.pulsatile {
             pump = Pump::steady();

@@ -89,6 +89,12 @@ pub struct SimOptions {
     /// Whether the roller pump pulses the flow (off: steady flow, for tests of the Doppler
     /// spectrum against 2·f0·v·cosθ/c).
     pub pulsatile: bool,
+    /// Record every ultrasound (optical) sensor at this rate instead of the one drawn: the
+    /// line, its events and the labels are drawn as without it, from the same seed, so a
+    /// set can be written again at a rate outside the drawn ones (a sound card's 48 kHz).
+    /// The geometry still fits the drawn rate: a lower rate than that may alias the fastest
+    /// Doppler shifts.
+    pub record_rates_hz: (Option<u32>, Option<u32>),
 }
 
 /// Longest recording simulated: the whole recording is held in memory while it is generated,
@@ -161,6 +167,7 @@ impl SimOptions {
             },
             format: SampleFormat::Int16,
             pulsatile: true,
+            record_rates_hz: (None, None),
         }
     }
 
