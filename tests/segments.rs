@@ -95,6 +95,26 @@ fn segments_of_float_recordings_give_the_events_of_one_stream() {
     }
 }
 
+/// The same for recordings the detector decimates first (both sensors at 48 kHz, see
+/// `detect::front`): the ultrasound's anti-aliasing filter is snapped on the path's grid, the
+/// optical keeps every 24th sample, and a segment starts on a whole decimation period.
+#[test]
+fn segments_of_decimated_recordings_give_the_events_of_one_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = SimOptions {
+        sensors: SensorMix::Cycle,
+        ..Preset::Dense.options(150.0)
+    };
+    options.record_rates_hz = (Some(48_000), Some(48_000));
+    let mut total = 0;
+    for rec in &simulate(dir.path(), &options, 80, 2) {
+        let whole = sequential(rec);
+        total += whole.len();
+        assert_same(rec, &whole, &segmented(rec, 30, MEMORY_S), "30 s segments");
+    }
+    assert!(total > 20, "{total} events in all");
+}
+
 /// A segment length of zero and a warm-up shorter than the detector's memory are refused.
 #[test]
 fn segment_settings_are_checked() {

@@ -38,6 +38,8 @@ struct Consensus {
     fft_size: usize,
     fft_length_ms_at_8khz: f32,
     fft_length_ms_at_16khz: f32,
+    /// Faster streams are decimated into this range first (`detect::front`).
+    ultrasound_working_rate_hz: (u32, u32),
     overlap_percent: f32,
     window: &'static str,
     high_pass_hz: f32,
@@ -54,6 +56,7 @@ fn consensus() -> Consensus {
         fft_size: FRAME,
         fft_length_ms_at_8khz: FRAME as f32 / 8.0,
         fft_length_ms_at_16khz: FRAME as f32 / 16.0,
+        ultrasound_working_rate_hz: crate::detect::front::ULTRASOUND_WORKING_HZ,
         overlap_percent: 100.0 * (1.0 - HOP as f32 / FRAME as f32),
         window: "Hann",
         high_pass_hz: WALL_HZ,

@@ -29,6 +29,7 @@
 pub mod air;
 pub mod classify;
 pub mod faults;
+pub mod front;
 pub mod model;
 pub mod onsets;
 pub mod optical;
@@ -47,6 +48,7 @@ use crate::line::LineGeometry;
 use air::{AirLedger, AirLimits};
 use classify::{features, Decision, FeatureVector};
 use faults::{FaultMonitor, FaultReport};
+use front::{OptFront, UsFront};
 use optical::{OptFeatures, OptPassage, OptSighting, OptThresholds, OpticalPath};
 use time::{ms_to_us, to_us};
 use tree::Node;
@@ -337,6 +339,10 @@ pub struct Detector {
     blood_mean_hz: f32,
     /// When `blood_mean_hz` was measured.
     blood_mean_at_us: u64,
+    /// The streams' decimators into the paths' working rates (see [`front`]); factor 1, a
+    /// pass-through, at the rates the paths are built for.
+    us_front: UsFront,
+    opt_front: OptFront,
     config: DetectorConfig,
     /// The ultrasound path, built in place even without the sensor (see [`Detector::init`]);
     /// `has_us` says whether there is one: read it through [`Detector::us`].
@@ -486,10 +492,14 @@ impl Detector {
             return Err(ConfigError::AirLimits);
         }
         if let Some(r) = config.ultrasound_rate_hz {
-            UltrasoundPath::check(r, config.ultrasound)?;
+            UltrasoundPath::check(UsFront::working_rate_hz(r), config.ultrasound)?;
         }
         if let Some(r) = config.optical_rate_hz {
-            OpticalPath::check(r, config.optical_channels, config.optical)?;
+            OpticalPath::check(
+                OptFront::working_rate_hz(r),
+                config.optical_channels,
+                config.optical,
+            )?;
         }
         Ok(())
     }
@@ -504,10 +514,11 @@ impl Detector {
     #[inline(always)]
     unsafe fn write_fields(p: *mut Self, config: &DetectorConfig) {
         use core::ptr::addr_of_mut;
-        let us_onset_delay_us = config
-            .ultrasound_rate_hz
-            .map_or(0, |r| to_us(ultrasound::FRAME as u64, r));
-        let opt_onset_delay_us = config.optical_rate_hz.map_or(0, |r| to_us(2, r));
+        // The paths work at these rates; the fault monitors at the inputs'.
+        let us_rate = config.ultrasound_rate_hz.map(UsFront::working_rate_hz);
+        let opt_rate = config.optical_rate_hz.map(OptFront::working_rate_hz);
+        let us_onset_delay_us = us_rate.map_or(0, |r| to_us(ultrasound::FRAME as u64, r));
+        let opt_onset_delay_us = opt_rate.map_or(0, |r| to_us(2, r));
         // SAFETY: `p` is valid for writes (the caller's promise); each field is written once.
         // `every_field` below names them all, so that a new field is not forgotten here.
         unsafe {
@@ -531,20 +542,28 @@ impl Detector {
                 .write(config.line.angle_deg.map(|a| libm::cosf(a.to_radians())));
             addr_of_mut!((*p).blood_mean_hz).write(f32::NAN);
             addr_of_mut!((*p).blood_mean_at_us).write(0);
+            addr_of_mut!((*p).us_front).write(UsFront::new(
+                config
+                    .ultrasound_rate_hz
+                    .unwrap_or(UNUSED_ULTRASOUND_RATE_HZ),
+            ));
+            addr_of_mut!((*p).opt_front).write(OptFront::new(
+                config.optical_rate_hz.unwrap_or(UNUSED_OPTICAL_RATE_HZ),
+            ));
             addr_of_mut!((*p).config).write(*config);
             // The sensor paths are written in place too. A path is built even without its
             // sensor (an `Option` can only be written whole), then at a rate and with
             // settings it accepts: the configuration's are not checked for a sensor it lacks.
             // With the optical sensor upstream, a slug is followed there (where the light
             // shows it plainly), and counted once.
-            let (rate, th) = match config.ultrasound_rate_hz {
+            let (rate, th) = match us_rate {
                 Some(r) => (r, config.ultrasound),
                 None => (UNUSED_ULTRASOUND_RATE_HZ, UsThresholds::default()),
             };
             let follows_slugs = config.optical_rate_hz.is_none();
             UltrasoundPath::init(addr_of_mut!((*p).us), rate, th, follows_slugs);
             addr_of_mut!((*p).has_us).write(config.ultrasound_rate_hz.is_some());
-            let (rate, channels, th) = match config.optical_rate_hz {
+            let (rate, channels, th) = match opt_rate {
                 Some(r) => (r, config.optical_channels, config.optical),
                 None => (UNUSED_OPTICAL_RATE_HZ, 2, OptThresholds::default()),
             };
@@ -577,6 +596,8 @@ impl Detector {
             cos_angle: _,
             blood_mean_hz: _,
             blood_mean_at_us: _,
+            us_front: _,
+            opt_front: _,
             config: _,
             us: _,
             has_us: _,
@@ -628,13 +649,19 @@ impl Detector {
     /// within an hour (a rate that does not fit the grids).
     pub fn period_s(&self) -> Option<u64> {
         let mut periods = heapless::Vec::<(u64, u32), 2>::new();
-        if let (Some(us), Some(f)) = (self.us(), &self.us_faults) {
-            let p = faults::lcm(us.period_samples(), f.period_samples());
-            let _ = periods.push((p, us.clock().rate_hz()));
+        // In input samples: a path's grid counts its own samples, `factor` inputs each (and
+        // the decimator's phase repeats with it).
+        if let (Some(us), Some(f), Some(r)) =
+            (self.us(), &self.us_faults, self.config.ultrasound_rate_hz)
+        {
+            let path = us.period_samples() * u64::from(self.us_front.factor());
+            let _ = periods.push((faults::lcm(path, f.period_samples()), r));
         }
-        if let (Some(opt), Some(f)) = (self.opt(), &self.opt_faults) {
-            let p = faults::lcm(opt.period_samples(), f.period_samples());
-            let _ = periods.push((p, opt.clock().rate_hz()));
+        if let (Some(opt), Some(f), Some(r)) =
+            (self.opt(), &self.opt_faults, self.config.optical_rate_hz)
+        {
+            let path = opt.period_samples() * u64::from(self.opt_front.factor());
+            let _ = periods.push((faults::lcm(path, f.period_samples()), r));
         }
         (1..=3600u64).find(|s| periods.iter().all(|&(p, r)| (s * u64::from(r)) % p == 0))
     }
@@ -650,37 +677,42 @@ impl Detector {
         let us = &mut self.us;
         let monitor = self.us_faults.as_mut().expect("ultrasound fault monitor");
         let pending = &mut self.pending;
+        let front = &mut self.us_front;
+        // The monitor counts input samples, the path its own (a factor fewer, see `front`).
+        let input_rate = self.config.ultrasound_rate_hz.unwrap_or(1);
         let rate = us.clock().rate_hz();
         let simultaneous_us = self.simultaneous_us;
         let opt_delay = self.opt_onset_delay_us;
         for pair in iq.chunks_exact(2) {
             let clean = monitor.process([pair[0], pair[1]], &mut |f| {
                 let p = Pending {
-                    decide_us: to_us(f.ready, rate),
-                    start_us: to_us(f.start, rate),
+                    decide_us: to_us(f.ready, input_rate),
+                    start_us: to_us(f.start, input_rate),
                     item: Item::Fault(Sensor::Ultrasound, f),
                     deferred: false,
                 };
                 let _ = pending.push(p);
             });
             let weak = monitor.coupling_weak();
-            let framed = us.process(
-                Complex32::new(clean[0], clean[1]),
-                weak,
-                &mut |s: UsSighting| {
-                    let start_us = to_us(s.start, rate);
-                    let p = Pending {
-                        decide_us: to_us(s.ready, rate).max(start_us + simultaneous_us + opt_delay),
-                        start_us,
-                        item: Item::Us(s),
-                        deferred: false,
-                    };
-                    let _ = pending.push(p);
-                },
-            );
+            let Some((x, clipped)) = front.push(Complex32::new(clean[0], clean[1])) else {
+                continue;
+            };
+            let framed = us.process_clipped(x, clipped, weak, &mut |s: UsSighting| {
+                let start_us = to_us(s.start, rate);
+                let p = Pending {
+                    decide_us: to_us(s.ready, rate).max(start_us + simultaneous_us + opt_delay),
+                    start_us,
+                    item: Item::Us(s),
+                    deferred: false,
+                };
+                let _ = pending.push(p);
+            });
             // Passages begin and end on frames only: not looked for per sample.
             if !framed {
                 continue;
+            }
+            if front.factor() > 1 && us.at_segment_start() {
+                front.snap();
             }
             let wait = simultaneous_us + opt_delay;
             if let Some((start, ready)) = us.take_passage_opened() {
@@ -709,6 +741,9 @@ impl Detector {
         );
         let monitor = self.opt_faults.as_mut().expect("optical fault monitor");
         let pending = &mut self.pending;
+        let front = &mut self.opt_front;
+        // The monitor counts input samples, the path its own (a factor fewer, see `front`).
+        let input_rate = self.config.optical_rate_hz.unwrap_or(1);
         let rate = opt.clock().rate_hz();
         let simultaneous_us = self.simultaneous_us;
         let us_delay = self.us_onset_delay_us;
@@ -716,13 +751,16 @@ impl Detector {
             let x = [frame[0], if channels == 2 { frame[1] } else { 0.0 }];
             let clean = monitor.process(x, &mut |f| {
                 let p = Pending {
-                    decide_us: to_us(f.ready, rate),
-                    start_us: to_us(f.start, rate),
+                    decide_us: to_us(f.ready, input_rate),
+                    start_us: to_us(f.start, input_rate),
                     item: Item::Fault(Sensor::Optical, f),
                     deferred: false,
                 };
                 let _ = pending.push(p);
             });
+            let Some(clean) = front.push(clean) else {
+                continue;
+            };
             opt.process(clean, &mut |s: OptSighting| {
                 let start_us = to_us(s.start, rate);
                 let p = Pending {
@@ -937,7 +975,7 @@ impl Detector {
     }
 
     fn decide_optical(&mut self, p: Pending, s: OptSighting, emit: &mut impl FnMut(&Event)) {
-        let rate = self.config.optical_rate_hz.unwrap_or(1);
+        let rate = self.opt.clock().rate_hz();
         let end_us = to_us(s.end, rate);
         if p.deferred {
             return self.decide_deferred(p, s, end_us, emit);
@@ -976,7 +1014,7 @@ impl Detector {
     /// meniscus (lensing, signal model), not a clot. Only the event: the history keeps the
     /// classifier's decision, so that pairing and the training rows stay as they were.
     fn emit_optical(&mut self, mut event: Event, s: &OptSighting, emit: &mut impl FnMut(&Event)) {
-        let rate = self.config.optical_rate_hz.unwrap_or(1);
+        let rate = self.opt.clock().rate_hz();
         let rear = event.class == Class::Clot
             && s.features.delta < 0.0
             && s.in_passage.is_some_and(|start| {
@@ -1059,7 +1097,7 @@ impl Detector {
     }
 
     fn decide_ultrasound(&mut self, p: Pending, s: UsSighting, emit: &mut impl FnMut(&Event)) {
-        let rate = self.config.ultrasound_rate_hz.unwrap_or(1);
+        let rate = self.us.clock().rate_hz();
         if s.blood_mean_hz.is_finite() {
             self.blood_mean_hz = s.blood_mean_hz;
             self.blood_mean_at_us = p.decide_us;

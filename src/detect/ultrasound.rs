@@ -643,7 +643,19 @@ impl UltrasoundPath {
     /// a frame: only then can a passage begin or end ([`Self::take_passage_opened`],
     /// [`Self::take_passage`]).
     pub fn process(&mut self, iq: Complex32, weak: bool, out: &mut impl FnMut(UsSighting)) -> bool {
-        let clipped = libm::fabsf(iq.re) >= CLIP_LEVEL || libm::fabsf(iq.im) >= CLIP_LEVEL;
+        self.process_clipped(iq, super::front::clipped(iq), weak, out)
+    }
+
+    /// [`Self::process`] for a sample whose clipping was judged upstream: a decimated one
+    /// counts as clipped when an input behind it clipped (see [`super::front`]).
+    #[inline]
+    pub fn process_clipped(
+        &mut self,
+        iq: Complex32,
+        clipped: bool,
+        weak: bool,
+        out: &mut impl FnMut(UsSighting),
+    ) -> bool {
         let a = &mut self.a;
         a.weak = weak;
         if weak {
@@ -662,6 +674,12 @@ impl UltrasoundPath {
             self.wall_state.snap();
         }
         true
+    }
+
+    /// Whether the last frame ended a segment of the stream's fixed grid, where the wall
+    /// filter's state was just snapped (see `dsp::snap`): the decimator upstream snaps there too.
+    pub fn at_segment_start(&self) -> bool {
+        self.a.segment_frames == 0
     }
 
     /// Reports an open event now, as stream end: called by [`super::Detector::finish`].
