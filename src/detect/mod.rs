@@ -1129,7 +1129,7 @@ impl Detector {
             to_us(s.end, rate),
             Sensor::Ultrasound,
             mechanical,
-            s.coupling_return || s.blood_rise || s.broadband,
+            s.coupling_return || s.blood_rise || s.broadband || s.turns_both_ways,
             features(Some(f), upstream.as_ref()),
             Features {
                 ebr_db: f.ebr_db,
@@ -1143,9 +1143,10 @@ impl Detector {
     }
 
     /// The event of one sighting: a mechanical disturbance when both sensors saw it at once,
-    /// an artifact when it is the blood itself (`returning`: coming back after a loss of
-    /// coupling, or its echo rising with the haematocrit), else the classifier's class; the
-    /// air volume for air.
+    /// an artifact when it is no embolus by a physical test (`returning`: the blood coming
+    /// back after a loss of coupling or its echo rising with the haematocrit, broadband
+    /// interference, or a phasor turning both ways), else the classifier's class; the air
+    /// volume for air.
     #[allow(clippy::too_many_arguments)]
     fn sighting_event(
         &self,
