@@ -84,6 +84,11 @@ pub enum FaultKind {
     FlatLine,
     /// NaN or infinite samples.
     NotANumber,
+    /// The blood's Doppler signal turns the reverse way for seconds: the probe is clamped on
+    /// against the flow, I and Q are swapped, or the line runs backwards. The detector looks
+    /// for emboli travelling forward (positive Doppler frequencies, as the recording format
+    /// defines them), so it is blind to them until this is put right.
+    ReversedFlow,
 }
 
 impl FaultKind {
@@ -94,6 +99,7 @@ impl FaultKind {
             FaultKind::Saturation => "saturation",
             FaultKind::FlatLine => "flat_line",
             FaultKind::NotANumber => "nan",
+            FaultKind::ReversedFlow => "reversed_flow",
         }
     }
 }

@@ -1,0 +1,123 @@
+//! A Doppler probe clamped on against the flow, or wired with I and Q swapped, sees the blood
+//! turning the reverse way. The detector looks for emboli travelling forward (positive
+//! Doppler frequencies, as the recording format defines them), so it would be blind to them;
+//! it says so with a `reversed_flow` fault (`faults::REVERSED_COHERENCE`) instead of staying
+//! silently all clear.
+
+use std::path::Path;
+
+use clotair::detect::MEMORY_S;
+use clotair::event::{Event, FaultKind};
+use clotair::io::{self, write_wav, SampleFormat, WavStream};
+use clotair::run::{detect_recording, Cut, RunOptions, Segments};
+use clotair::sim::{simulate_dataset, Preset};
+
+/// Swaps I and Q of `base`'s ultrasound from `from_s` to `to_s` (the recording's own format).
+fn swap_iq(base: &Path, from_s: f64, to_s: f64) {
+    let path = base.with_extension("ultrasound.wav");
+    let mut wav = WavStream::open(&path).unwrap();
+    let info = wav.info();
+    let mut samples = wav.read_to_end().unwrap();
+    drop(wav);
+    let fs = f64::from(info.sample_rate_hz);
+    let (a, b) = ((from_s * fs) as usize, (to_s * fs) as usize);
+    for frame in samples.chunks_exact_mut(2).take(b).skip(a) {
+        frame.swap(0, 1);
+    }
+    write_wav(&path, 2, info.sample_rate_hz, SampleFormat::Int16, &samples).unwrap();
+}
+
+fn detect(base: &Path, options: &RunOptions) -> (Vec<Event>, Cut) {
+    let rec = io::Recording::at_base(base).unwrap();
+    let outcome = detect_recording(&rec, options).unwrap();
+    (outcome.events, outcome.cut)
+}
+
+fn reversed(events: &[Event]) -> Vec<&Event> {
+    events
+        .iter()
+        .filter(|e| e.fault == Some(FaultKind::ReversedFlow))
+        .collect()
+}
+
+fn secs(us: u64) -> f64 {
+    us as f64 * 1e-6
+}
+
+/// `data/tune`'s seed (3003): its first four recordings, 60 s each, as recorded and with I
+/// and Q swapped throughout. Three carry an ultrasound sensor (one is optical only).
+#[test]
+fn a_probe_against_the_flow_is_a_fault_from_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate_dataset(
+        dir.path(),
+        &Preset::Realistic.options(60.0),
+        3003,
+        4,
+        &|| {},
+    )
+    .unwrap();
+    let mut with_ultrasound = 0;
+    for rec in io::discover(&[dir.path().to_path_buf()]).unwrap() {
+        if rec.ultrasound.is_none() {
+            continue;
+        }
+        with_ultrasound += 1;
+        let as_recorded = detect(&rec.base, &RunOptions::default()).0;
+        assert!(
+            reversed(&as_recorded).is_empty(),
+            "{}: {as_recorded:?}",
+            rec.base.display()
+        );
+        swap_iq(&rec.base, 0.0, 60.0);
+        let swapped = detect(&rec.base, &RunOptions::default()).0;
+        let faults = reversed(&swapped);
+        assert_eq!(faults.len(), 1, "{}: {swapped:?}", rec.base.display());
+        // Three reversed blocks of 1 s from the first.
+        assert_eq!(faults[0].start_us, 0);
+        assert!(secs(faults[0].detected_us) <= 3.1, "{:?}", faults[0]);
+    }
+    assert_eq!(with_ultrasound, 3);
+}
+
+/// The flow turns backwards twice in a 120-s recording, for 25 s and for 30 s: a fault from
+/// where it turned each time (on the 1-s grid of the test's blocks), so the first one ended
+/// when the blood flowed forward again; and the same events when the recording is cut into
+/// segments run apart.
+#[test]
+fn a_line_that_runs_backwards_for_a_while() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate_dataset(
+        dir.path(),
+        &Preset::Realistic.options(120.0),
+        3003,
+        1,
+        &|| {},
+    )
+    .unwrap();
+    let base = dir.path().join("sim0000");
+    swap_iq(&base, 30.0, 55.0);
+    swap_iq(&base, 80.0, 110.0);
+    let (whole, _) = detect(&base, &RunOptions::default());
+    let faults = reversed(&whole);
+    assert_eq!(faults.len(), 2, "{whole:?}");
+    for (f, turned_s) in faults.iter().zip([30.0, 80.0]) {
+        assert!(
+            (turned_s..=turned_s + 1.0).contains(&secs(f.start_us)),
+            "{f:?}"
+        );
+        assert!(secs(f.detected_us) <= secs(f.start_us) + 3.1, "{f:?}");
+    }
+
+    let options = RunOptions {
+        segments: Some(Segments {
+            length_s: 20,
+            warmup_s: MEMORY_S,
+        }),
+        ..RunOptions::default()
+    };
+    let (parts, cut) = detect(&base, &options);
+    assert!(matches!(cut, Cut::Segments(n) if n >= 2), "{cut:?}");
+    let print = |events: &[Event]| events.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>();
+    assert_eq!(print(&whole), print(&parts));
+}
