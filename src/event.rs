@@ -89,7 +89,17 @@ pub enum FaultKind {
     /// for emboli travelling forward (positive Doppler frequencies, as the recording format
     /// defines them), so it is blind to them until this is put right.
     ReversedFlow,
+    /// The sensor's recording ends more than [`STREAM_END_GAP_S`] before the other's: from
+    /// there on only the other sensor watched the line. Reported by the batch runner
+    /// (`run::detect_recording`), which knows where each file ends; a device's streams do
+    /// not end.
+    StreamEnded,
 }
+
+/// Streams of one recording whose ends are further apart than this (s) are reported as a
+/// [`FaultKind::StreamEnded`] on the shorter one: more than the few samples two recorders
+/// started together may differ by, less than the shortest loss of coupling reported.
+pub const STREAM_END_GAP_S: f64 = 1.0;
 
 impl FaultKind {
     /// A short word for the `fault` column of the events CSV.
@@ -100,6 +110,7 @@ impl FaultKind {
             FaultKind::FlatLine => "flat_line",
             FaultKind::NotANumber => "nan",
             FaultKind::ReversedFlow => "reversed_flow",
+            FaultKind::StreamEnded => "stream_ended",
         }
     }
 }

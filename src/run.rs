@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use crate::detect::air::{AirLedger, AirLimits};
+use crate::detect::classify::N_FEATURES;
 use crate::detect::{ConfigError, Detector, DetectorConfig, MEMORY_S};
-use crate::event::{Class, Event, Sensor};
+use crate::event::{Class, Event, FaultKind, Features, Sensor, STREAM_END_GAP_S};
 use crate::io::{self, Recording, WavStream};
 
 /// Signal time read per step from each sensor: both streams advance together so that the
@@ -132,7 +133,7 @@ impl Segments {
 }
 
 /// The detector configuration for a recording and its length, s (the longer stream).
-fn configure(rec: &Recording, options: &RunOptions) -> Result<(DetectorConfig, f64), RunError> {
+fn configure(rec: &Recording, options: &RunOptions) -> Result<(DetectorConfig, Lengths), RunError> {
     let us = rec.ultrasound.as_deref().map(WavStream::open).transpose()?;
     let opt = rec.optical.as_deref().map(WavStream::open).transpose()?;
     let line = match &rec.sidecar {
@@ -146,12 +147,56 @@ fn configure(rec: &Recording, options: &RunOptions) -> Result<(DetectorConfig, f
     if let Some(s) = &opt {
         config.optical_channels = s.info().channels as usize;
     }
-    let mut duration_s: f64 = 0.0;
-    for s in us.iter().chain(opt.iter()) {
-        let info = s.info();
-        duration_s = duration_s.max(info.frames as f64 / info.sample_rate_hz as f64);
+    let length_s = |s: &WavStream| s.info().frames as f64 / s.info().sample_rate_hz as f64;
+    let lengths = Lengths {
+        ultrasound_s: us.as_ref().map(length_s),
+        optical_s: opt.as_ref().map(length_s),
+    };
+    Ok((config, lengths))
+}
+
+/// Where each sensor's recording ends, s.
+#[derive(Clone, Copy, Debug)]
+struct Lengths {
+    ultrasound_s: Option<f64>,
+    optical_s: Option<f64>,
+}
+
+impl Lengths {
+    /// The longer stream's length.
+    fn duration_s(&self) -> f64 {
+        self.ultrasound_s
+            .unwrap_or(0.0)
+            .max(self.optical_s.unwrap_or(0.0))
     }
-    Ok((config, duration_s))
+
+    /// The fault of a stream that ends [`STREAM_END_GAP_S`] or more before the other: from
+    /// its end to the other's, recognised at its end.
+    fn stream_ended(&self) -> Option<Event> {
+        let (us, opt) = (self.ultrasound_s?, self.optical_s?);
+        let (sensor, from_s, to_s) = if us < opt {
+            (Sensor::Ultrasound, us, opt)
+        } else {
+            (Sensor::Optical, opt, us)
+        };
+        if to_s - from_s < STREAM_END_GAP_S {
+            return None;
+        }
+        let to_us = |s: f64| (s * 1e6).round() as u64;
+        Some(Event {
+            class: Class::Fault,
+            start_us: to_us(from_s),
+            end_us: to_us(to_s),
+            detected_us: to_us(from_s),
+            confidence: 1.0,
+            sensor,
+            features: Features::UNKNOWN,
+            fault: Some(FaultKind::StreamEnded),
+            air_limit: None,
+            passage: false,
+            classifier_input: [f32::NAN; N_FEATURES],
+        })
+    }
 }
 
 fn new_detector(rec: &Recording, config: &DetectorConfig) -> Result<Detector, RunError> {
@@ -177,7 +222,8 @@ pub fn detect_recording_with(
     if let Some(s) = &options.segments {
         s.validate()?;
     }
-    let (config, duration_s) = configure(rec, options)?;
+    let (config, lengths) = configure(rec, options)?;
+    let duration_s = lengths.duration_s();
     let chunk_s = options.chunk_s.unwrap_or(CHUNK_S);
     let detector = new_detector(rec, &config)?;
     let plan = options.segments.and_then(|s| {
@@ -196,6 +242,7 @@ pub fn detect_recording_with(
             None => (whole(new_detector(rec, &config)?)?, Cut::Rerun(plan.len())),
         },
     };
+    events.extend(lengths.stream_ended());
     events.sort_by_key(|e| (e.detected_us, e.start_us));
     Ok(Outcome {
         recording: rec.clone(),
@@ -491,7 +538,8 @@ mod tests {
         };
         simulate_dataset(dir.path(), &options, 91, 1, &|| {}).unwrap();
         let rec = &io::discover(&[dir.path().to_path_buf()]).unwrap()[0];
-        let (config, duration_s) = configure(rec, &RunOptions::default()).unwrap();
+        let (config, lengths) = configure(rec, &RunOptions::default()).unwrap();
+        let duration_s = lengths.duration_s();
         let period_s = new_detector(rec, &config).unwrap().period_s().unwrap();
         let plan = |warmup_s| {
             let seg = Segments {
