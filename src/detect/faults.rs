@@ -40,11 +40,21 @@ pub const REFERENCE_BLOCK_S: u32 = 1;
 pub const REFERENCE_BLOCKS: usize = 20;
 /// The blood's Doppler signal turns forward: over a block of [`REFERENCE_BLOCK_S`], the net
 /// turn of the I/Q phasor from sample to sample, `Σ Im(z[n]·conj(z[n−1]))`, over its total,
-/// `Σ |Im(z[n]·conj(z[n−1]))|`, reads 0.4–0.99 with the blood flowing forward (the 12
-/// recordings of `data/tune`, every 1-s block; median 0.76–0.99), about 0 under diathermy
-/// or with no flow (white noise turns both ways alike), and the same numbers negated with I
-/// and Q swapped. A block under minus this is reversed.
+/// `Σ |Im(z[n]·conj(z[n−1]))|`, reads 0.6–0.99 with the blood flowing forward (the 11
+/// ultrasound recordings of `data/tune`: 95 % of each one's 1-s blocks; medians 0.76–0.99),
+/// near 0 on a few blocks under diathermy or a loss of coupling (the lowest −0.01: white
+/// noise turns both ways alike), and the same numbers negated with I and Q swapped. A block
+/// under minus this is reversed.
 pub const REVERSED_COHERENCE: f32 = 0.3;
+/// Time constant of the mean taken off the I/Q samples before their turn is summed: a DC
+/// offset of the demodulator or the stationary tube wall's echo (at 0 Hz, under the wall
+/// filter's 25 Hz) adds a turn either way across every sample, which swamps the blood's net
+/// turn. With I and Q swapped and offset by 0.1 and −0.07 of full scale (the blood 26–34 dB
+/// under it), the blocks of `data/tune` read a median −0.09 to −0.44 without it (13 faults
+/// raised and dropped on its 11 recordings), −0.77 to −0.99 with it (one fault each), as
+/// without the offset; with 0.2 and −0.15, `tests/reversed.rs` saw no fault without it; 10 ms passes the blood (25 Hz and up) and leaves the forward
+/// readings as they were.
+pub const TURN_MEAN_TAU_S: f32 = 0.01;
 /// Reversed blocks that make a fault: this many in a row, or this many among the last
 /// [`REVERSED_WINDOW`] when they also outnumber the forward ones (over
 /// [`REVERSED_COHERENCE`]). Seconds, so that no burst or knock reads as a reversed line,
@@ -120,8 +130,11 @@ pub struct FaultMonitor {
     coupling_threshold: f32,
     low_run: u64,
     coupling: bool,
-    /// The last finite I/Q sample (0 before the first), and the phasor's net and total turn
-    /// over the current block (see [`REVERSED_COHERENCE`]).
+    /// The mean of the I/Q samples ([`TURN_MEAN_TAU_S`]) and its weight, the last finite
+    /// sample less that mean (0 before the first), and the phasor's net and total turn over
+    /// the current block (see [`REVERSED_COHERENCE`]).
+    iq_mean: [f32; 2],
+    mean_alpha: f32,
     prev_iq: [f32; 2],
     block_turn: f32,
     block_abs_turn: f32,
@@ -167,6 +180,8 @@ impl FaultMonitor {
             coupling_threshold: f32::NEG_INFINITY,
             low_run: 0,
             coupling: false,
+            iq_mean: [0.0; 2],
+            mean_alpha: 1.0 - libm::expf(-1.0 / (TURN_MEAN_TAU_S * fs)),
             prev_iq: [0.0; 2],
             block_turn: 0.0,
             block_abs_turn: 0.0,
@@ -242,6 +257,7 @@ impl FaultMonitor {
             self.block_clipped = 0;
             // A point of the stream's fixed grid: see `dsp::snap`.
             self.power_fast = crate::dsp::snap(self.power_fast);
+            self.iq_mean = self.iq_mean.map(crate::dsp::snap);
             if saturated {
                 self.sat_blocks += 1;
                 if self.sat_blocks >= SATURATION_BLOCKS && !self.sat {
@@ -269,9 +285,13 @@ impl FaultMonitor {
             self.power_fast += self.fast_alpha * (power - self.power_fast);
             self.block_power += power;
             self.block_finite += 1;
-            // Im(z[n]·conj(z[n−1])): positive when the phasor turned forward.
-            let turn = clean[1] * self.prev_iq[0] - clean[0] * self.prev_iq[1];
-            self.prev_iq = clean;
+            // Im(z[n]·conj(z[n−1])) of the samples less their mean: positive when the phasor
+            // turned forward.
+            self.iq_mean[0] += self.mean_alpha * (clean[0] - self.iq_mean[0]);
+            self.iq_mean[1] += self.mean_alpha * (clean[1] - self.iq_mean[1]);
+            let z = [clean[0] - self.iq_mean[0], clean[1] - self.iq_mean[1]];
+            let turn = z[1] * self.prev_iq[0] - z[0] * self.prev_iq[1];
+            self.prev_iq = z;
             self.block_turn += turn;
             self.block_abs_turn += libm::fabsf(turn);
             if self.power_fast < self.coupling_threshold {
