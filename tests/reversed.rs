@@ -35,6 +35,20 @@ fn rewrite_iq(base: &Path, f: impl Fn(&mut [f32], f64)) {
     write_wav(&path, 2, info.sample_rate_hz, SampleFormat::Int16, &samples).unwrap();
 }
 
+/// `count` recordings of the realistic preset, `seconds` long, from `seed`, in a new folder.
+fn realistic(seconds: f64, seed: u64, count: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    simulate_dataset(
+        dir.path(),
+        &Preset::Realistic.options(seconds),
+        seed,
+        count,
+        &|| {},
+    )
+    .unwrap();
+    dir
+}
+
 fn detect(base: &Path, options: &RunOptions) -> (Vec<Event>, Cut) {
     let rec = io::Recording::at_base(base).unwrap();
     let outcome = detect_recording(&rec, options).unwrap();
@@ -52,39 +66,39 @@ fn secs(us: u64) -> f64 {
     us as f64 * 1e-6
 }
 
-/// `data/tune`'s seed (3003): its first four recordings, 60 s each, as recorded and with I
-/// and Q swapped throughout. Three carry an ultrasound sensor (one is optical only).
-#[test]
-fn a_probe_against_the_flow_is_a_fault_from_the_start() {
-    let dir = tempfile::tempdir().unwrap();
-    simulate_dataset(
-        dir.path(),
-        &Preset::Realistic.options(60.0),
-        3003,
-        4,
-        &|| {},
-    )
-    .unwrap();
+/// For each recording under `dir` with an ultrasound sensor: `prepare`d, no reversed-flow
+/// fault; then with I and Q swapped throughout, one, from 0 s (three reversed blocks of 1 s
+/// from the first), recognised by 3 s. Returns how many recordings had an ultrasound sensor.
+fn one_fault_each_when_swapped(dir: &Path, prepare: impl Fn(&Path)) -> usize {
     let mut with_ultrasound = 0;
-    for rec in io::discover(&[dir.path().to_path_buf()]).unwrap() {
+    for rec in io::discover(&[dir.to_path_buf()]).unwrap() {
         if rec.ultrasound.is_none() {
             continue;
         }
         with_ultrasound += 1;
+        prepare(&rec.base);
         let as_recorded = detect(&rec.base, &RunOptions::default()).0;
         assert!(
             reversed(&as_recorded).is_empty(),
             "{}: {as_recorded:?}",
             rec.base.display()
         );
-        swap_iq(&rec.base, 0.0, 60.0);
+        swap_iq(&rec.base, 0.0, f64::INFINITY);
         let swapped = detect(&rec.base, &RunOptions::default()).0;
         let faults = reversed(&swapped);
         assert_eq!(faults.len(), 1, "{}: {swapped:?}", rec.base.display());
-        // Three reversed blocks of 1 s from the first.
         assert_eq!(faults[0].start_us, 0);
         assert!(secs(faults[0].detected_us) <= 3.1, "{:?}", faults[0]);
     }
+    with_ultrasound
+}
+
+/// `data/tune`'s seed (3003): its first four recordings, 60 s each, as recorded and with I
+/// and Q swapped throughout. Three carry an ultrasound sensor (one is optical only).
+#[test]
+fn a_probe_against_the_flow_is_a_fault_from_the_start() {
+    let dir = realistic(60.0, 3003, 4);
+    let with_ultrasound = one_fault_each_when_swapped(dir.path(), |_| {});
     assert_eq!(with_ultrasound, 3);
 }
 
@@ -94,15 +108,7 @@ fn a_probe_against_the_flow_is_a_fault_from_the_start() {
 /// segments run apart.
 #[test]
 fn a_line_that_runs_backwards_for_a_while() {
-    let dir = tempfile::tempdir().unwrap();
-    simulate_dataset(
-        dir.path(),
-        &Preset::Realistic.options(120.0),
-        3003,
-        1,
-        &|| {},
-    )
-    .unwrap();
+    let dir = realistic(120.0, 3003, 1);
     let base = dir.path().join("sim0000");
     swap_iq(&base, 30.0, 55.0);
     swap_iq(&base, 80.0, 110.0);
@@ -137,37 +143,11 @@ fn a_line_that_runs_backwards_for_a_while() {
 /// recorded ones none.
 #[test]
 fn a_dc_offset_hides_neither_direction() {
-    let dir = tempfile::tempdir().unwrap();
-    simulate_dataset(
-        dir.path(),
-        &Preset::Realistic.options(60.0),
-        3011,
-        6,
-        &|| {},
-    )
-    .unwrap();
+    let dir = realistic(60.0, 3011, 6);
     let offset = |frame: &mut [f32], _| {
         frame[0] += 0.2;
         frame[1] -= 0.15;
     };
-    let mut with_ultrasound = 0;
-    for rec in io::discover(&[dir.path().to_path_buf()]).unwrap() {
-        if rec.ultrasound.is_none() {
-            continue;
-        }
-        with_ultrasound += 1;
-        rewrite_iq(&rec.base, offset);
-        let offset_only = detect(&rec.base, &RunOptions::default()).0;
-        assert!(
-            reversed(&offset_only).is_empty(),
-            "{}: {offset_only:?}",
-            rec.base.display()
-        );
-        swap_iq(&rec.base, 0.0, 60.0);
-        let swapped = detect(&rec.base, &RunOptions::default()).0;
-        let faults = reversed(&swapped);
-        assert_eq!(faults.len(), 1, "{}: {swapped:?}", rec.base.display());
-        assert_eq!(faults[0].start_us, 0);
-    }
+    let with_ultrasound = one_fault_each_when_swapped(dir.path(), |base| rewrite_iq(base, offset));
     assert!(with_ultrasound >= 4, "{with_ultrasound}");
 }
