@@ -370,28 +370,20 @@ pub struct Detector {
     front_us: Option<u64>,
 }
 
-/// The pending decision of a slug's passage that began at sample `start` and was reported
-/// at `ready`: after the decision on the sighting that opened it (which waits `wait_us`
-/// past its start for the other sensor), so that the sighting is decided first.
-fn passage_pending(start: u64, ready: u64, rate: u32, wait_us: u64, passage: Passage) -> Pending {
-    let start_us = to_us(start, rate);
-    Pending {
-        decide_us: to_us(ready, rate).max(start_us + wait_us),
-        start_us,
-        item: Item::Passage(passage),
-        deferred: false,
-    }
-}
-
-/// The pending record that the optical path began following a passage from the sighting at
-/// samples `start`..`ready`: decided when that sighting is.
-fn passage_opened(start: u64, ready: u64, rate: u32, wait_us: u64) -> Pending {
-    let start_us = to_us(start, rate);
-    Pending {
-        decide_us: to_us(ready, rate).max(start_us + wait_us),
-        start_us,
-        item: Item::PassageOpened,
-        deferred: false,
+impl Pending {
+    /// The pending decision on `item`, begun at sample `start` and reported at `ready` (at
+    /// `rate`): decided once reported, and no sooner than `wait_us` past its start, so that
+    /// the other sensor's view of the same moment is in (0 for faults). A slug's passage and
+    /// the record that one began wait as the sighting that opened it, which is so decided
+    /// first.
+    fn at(start: u64, ready: u64, rate: u32, wait_us: u64, item: Item) -> Self {
+        let start_us = to_us(start, rate);
+        Pending {
+            decide_us: to_us(ready, rate).max(start_us + wait_us),
+            start_us,
+            item,
+            deferred: false,
+        }
     }
 }
 
@@ -403,7 +395,7 @@ impl Passage {
             peak: p.peak,
             slug: true,
         };
-        passage_pending(p.start, p.ready, rate, wait_us, passage)
+        Pending::at(p.start, p.ready, rate, wait_us, Item::Passage(passage))
     }
 
     fn ultrasound(p: UsPassage, rate: u32, wait_us: u64) -> Pending {
@@ -413,7 +405,7 @@ impl Passage {
             peak: f32::NAN,
             slug: p.slug,
         };
-        passage_pending(p.start, p.ready, rate, wait_us, passage)
+        Pending::at(p.start, p.ready, rate, wait_us, Item::Passage(passage))
     }
 }
 
@@ -685,27 +677,16 @@ impl Detector {
         let opt_delay = self.opt_onset_delay_us;
         for pair in iq.chunks_exact(2) {
             let clean = monitor.process([pair[0], pair[1]], &mut |f| {
-                let p = Pending {
-                    decide_us: to_us(f.ready, input_rate),
-                    start_us: to_us(f.start, input_rate),
-                    item: Item::Fault(Sensor::Ultrasound, f),
-                    deferred: false,
-                };
-                let _ = pending.push(p);
+                let item = Item::Fault(Sensor::Ultrasound, f);
+                let _ = pending.push(Pending::at(f.start, f.ready, input_rate, 0, item));
             });
             let weak = monitor.coupling_weak();
             let Some((x, clipped)) = front.push(Complex32::new(clean[0], clean[1])) else {
                 continue;
             };
             let framed = us.process_clipped(x, clipped, weak, &mut |s: UsSighting| {
-                let start_us = to_us(s.start, rate);
-                let p = Pending {
-                    decide_us: to_us(s.ready, rate).max(start_us + simultaneous_us + opt_delay),
-                    start_us,
-                    item: Item::Us(s),
-                    deferred: false,
-                };
-                let _ = pending.push(p);
+                let wait = simultaneous_us + opt_delay;
+                let _ = pending.push(Pending::at(s.start, s.ready, rate, wait, Item::Us(s)));
             });
             // Passages begin and end on frames only: not looked for per sample.
             if !framed {
@@ -716,7 +697,7 @@ impl Detector {
             }
             let wait = simultaneous_us + opt_delay;
             if let Some((start, ready)) = us.take_passage_opened() {
-                let _ = pending.push(passage_opened(start, ready, rate, wait));
+                let _ = pending.push(Pending::at(start, ready, rate, wait, Item::PassageOpened));
             }
             if let Some(passage) = us.take_passage() {
                 let _ = pending.push(Passage::ultrasound(passage, rate, wait));
@@ -750,37 +731,22 @@ impl Detector {
         for frame in samples.chunks_exact(channels) {
             let x = [frame[0], if channels == 2 { frame[1] } else { 0.0 }];
             let clean = monitor.process(x, &mut |f| {
-                let p = Pending {
-                    decide_us: to_us(f.ready, input_rate),
-                    start_us: to_us(f.start, input_rate),
-                    item: Item::Fault(Sensor::Optical, f),
-                    deferred: false,
-                };
-                let _ = pending.push(p);
+                let item = Item::Fault(Sensor::Optical, f);
+                let _ = pending.push(Pending::at(f.start, f.ready, input_rate, 0, item));
             });
             let Some(clean) = front.push(clean) else {
                 continue;
             };
             opt.process(clean, &mut |s: OptSighting| {
-                let start_us = to_us(s.start, rate);
-                let p = Pending {
-                    decide_us: to_us(s.ready, rate).max(start_us + simultaneous_us + us_delay),
-                    start_us,
-                    item: Item::Opt(s),
-                    deferred: false,
-                };
-                let _ = pending.push(p);
+                let wait = simultaneous_us + us_delay;
+                let _ = pending.push(Pending::at(s.start, s.ready, rate, wait, Item::Opt(s)));
             });
+            let wait = simultaneous_us + us_delay;
             if let Some((start, ready)) = opt.take_passage_opened() {
-                let _ = pending.push(passage_opened(
-                    start,
-                    ready,
-                    rate,
-                    simultaneous_us + us_delay,
-                ));
+                let _ = pending.push(Pending::at(start, ready, rate, wait, Item::PassageOpened));
             }
             if let Some(passage) = opt.take_passage() {
-                let _ = pending.push(Passage::optical(passage, rate, simultaneous_us + us_delay));
+                let _ = pending.push(Passage::optical(passage, rate, wait));
             }
         }
         self.decide(emit);
@@ -807,16 +773,11 @@ impl Detector {
             let us = &mut self.us;
             let rate = us.clock().rate_hz();
             us.finish(&mut |s| {
-                let _ = pending.push(Pending {
-                    decide_us: to_us(s.ready, rate),
-                    start_us: to_us(s.start, rate),
-                    item: Item::Us(s),
-                    deferred: false,
-                });
+                let _ = pending.push(Pending::at(s.start, s.ready, rate, 0, Item::Us(s)));
             });
             let wait = self.simultaneous_us + self.opt_onset_delay_us;
             if let Some((start, ready)) = us.take_passage_opened() {
-                let _ = pending.push(passage_opened(start, ready, rate, wait));
+                let _ = pending.push(Pending::at(start, ready, rate, wait, Item::PassageOpened));
             }
             if let Some(passage) = us.take_passage() {
                 let _ = pending.push(Passage::ultrasound(passage, rate, wait));
@@ -826,16 +787,11 @@ impl Detector {
             let opt = &mut self.opt;
             let rate = opt.clock().rate_hz();
             opt.finish(&mut |s| {
-                let _ = pending.push(Pending {
-                    decide_us: to_us(s.ready, rate),
-                    start_us: to_us(s.start, rate),
-                    item: Item::Opt(s),
-                    deferred: false,
-                });
+                let _ = pending.push(Pending::at(s.start, s.ready, rate, 0, Item::Opt(s)));
             });
             let wait = self.simultaneous_us + self.us_onset_delay_us;
             if let Some((start, ready)) = opt.take_passage_opened() {
-                let _ = pending.push(passage_opened(start, ready, rate, wait));
+                let _ = pending.push(Pending::at(start, ready, rate, wait, Item::PassageOpened));
             }
             if let Some(passage) = opt.take_passage() {
                 let _ = pending.push(Passage::optical(passage, rate, wait));
