@@ -40,7 +40,7 @@ pub enum Error {
         frames_expected: u64,
     },
     /// The channel count does not fit the file's role.
-    #[error("{path}: {channels} channels, expected {expected}")]
+    #[error("{path}: {channels} channel{}, expected {expected}", if *.channels == 1 { "" } else { "s" })]
     ChannelCount {
         /// The file.
         path: PathBuf,

@@ -332,6 +332,30 @@ impl WavStream {
 
 /// Maps hound's errors onto ours, with the file name. `frames_expected` is 0 while the header
 /// is being read.
+/// Bits per sample as the `fmt ` chunk of a RIFF file states them, if it lies in the first
+/// 4 KiB: for naming a format hound refuses without saying which.
+fn fmt_bits(path: &Path) -> Option<u16> {
+    let mut head = Vec::new();
+    File::open(path)
+        .ok()?
+        .take(4096)
+        .read_to_end(&mut head)
+        .ok()?;
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?))
+    };
+    let mut at = 12;
+    while at + 8 <= head.len() {
+        let size = word(at + 4)? as usize;
+        if &head[at..at + 4] == b"fmt " && size >= 16 {
+            let bits = head.get(at + 22..at + 24)?;
+            return Some(u16::from_le_bytes([bits[0], bits[1]]));
+        }
+        at += 8 + size + size % 2;
+    }
+    None
+}
+
 fn hound_error(path: &Path, e: hound::Error, frames_read: u64, frames_expected: u64) -> Error {
     match e {
         // hound reports a short read as `Other` ("Failed to read enough bytes."), the standard
@@ -356,6 +380,18 @@ fn hound_error(path: &Path, e: hound::Error, frames_read: u64, frames_expected: 
             }
         }
         hound::Error::IoError(io) => Error::io(path, io),
+        // hound's words for a float WAV of other than 32 bits per sample (64, typically).
+        hound::Error::FormatError(reason @ "bits per sample is not 32") => match fmt_bits(path) {
+            Some(bits) => Error::SampleFormat {
+                path: path.into(),
+                bits,
+                kind: "float",
+            },
+            None => Error::NotWav {
+                path: path.into(),
+                reason: reason.into(),
+            },
+        },
         hound::Error::FormatError(reason) => Error::NotWav {
             path: path.into(),
             reason: reason.into(),
