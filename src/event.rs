@@ -113,6 +113,21 @@ impl FaultKind {
             FaultKind::StreamEnded => "stream_ended",
         }
     }
+
+    /// Every kind, in the order of the enum.
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::LossOfCoupling,
+        FaultKind::Saturation,
+        FaultKind::FlatLine,
+        FaultKind::NotANumber,
+        FaultKind::ReversedFlow,
+        FaultKind::StreamEnded,
+    ];
+
+    /// Parses the word of the `fault` column.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == word)
+    }
 }
 
 /// An air limit reached by an air event (infusion and bypass safety logic alarm on both the

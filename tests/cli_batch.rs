@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use clotair::io::{write_wav, SampleFormat};
+use clotair::io::{write_wav, SampleFormat, WavStream};
 
 fn clotair(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_clotair"))
@@ -371,6 +371,73 @@ fn table_by_default_nothing_when_quiet() {
     let o = clotair(&["detect", s(&set), "--out", s(&out), "--quiet"]);
     assert!(o.status.success());
     assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", text(&o));
+}
+
+/// The summary names each fault kind found, the recordings that reported it and what to
+/// check; `--json` counts them by kind, also for recordings that `--resume` reads back.
+#[test]
+fn faults_are_named_by_kind_with_what_to_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    // sim0005 loses its coupling at 20 s; sim0006 reports no fault.
+    copy_recording("sim0005", &set);
+    copy_recording("sim0006", &set);
+    // sim0001 with I and Q swapped: the blood turns the reverse way.
+    let mut wav = WavStream::open(&regression().join("sim0001.ultrasound.wav")).unwrap();
+    let rate = wav.info().sample_rate_hz;
+    let mut iq = wav.read_to_end().unwrap();
+    for frame in iq.chunks_exact_mut(2) {
+        frame.swap(0, 1);
+    }
+    write_wav(
+        &set.join("swapped.ultrasound.wav"),
+        2,
+        rate,
+        SampleFormat::Int16,
+        &iq,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+
+    let o = clotair(&["detect", s(&set), "--out", s(&out)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let line = |kind: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("fault {kind}:")))
+            .unwrap_or_else(|| panic!("no line for {kind}: {stdout}"))
+            .to_owned()
+    };
+    assert!(
+        line("loss_of_coupling")
+            .starts_with("fault loss_of_coupling: 1 in 1 recording (sim0005): "),
+        "{stdout}"
+    );
+    let reversed = line("reversed_flow");
+    assert!(
+        reversed.starts_with("fault reversed_flow: 1 in 1 recording (swapped): ")
+            && reversed.contains("I and Q are swapped"),
+        "{reversed}"
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("fault ")).count(),
+        2
+    );
+
+    let o = clotair(&["detect", s(&set), "--out", s(&out), "--resume", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let json = summary(&o);
+    assert_eq!(names(&json, "skipped").len(), 3);
+    assert_eq!(
+        json["totals"]["events"]["faults"],
+        serde_json::json!({"loss_of_coupling": 1, "reversed_flow": 1})
+    );
+    for r in json["recordings"].as_array().unwrap() {
+        let faults = r["events"]["faults"].as_object().unwrap();
+        assert_eq!(faults.len(), usize::from(r["name"] != "sim0006"), "{r}");
+    }
 }
 
 /// `--segment-s` cuts a recording into parallel segments and writes the same events file,

@@ -4,6 +4,7 @@
 //! across independent jobs, `--resume` to skip finished recordings, `--json` for a
 //! machine-readable summary, `--report DIR` for a static HTML page.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -13,7 +14,7 @@ use serde::Serialize;
 
 use crate::batch::{events_path, read_manifest, Shard};
 use crate::detect::MEMORY_S;
-use crate::event::{AirLimit, Class};
+use crate::event::{AirLimit, Class, FaultKind};
 use crate::io::{self, EventRow, Recording};
 use crate::run::{detect_many, Cut, Outcome, RunError, RunOptions, Segments};
 
@@ -226,7 +227,7 @@ impl Status {
 }
 
 /// Events per class.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ClassCounts {
     /// Air alarms.
     pub air: usize,
@@ -239,19 +240,24 @@ pub struct ClassCounts {
     /// Slugs' passage rows: `air` rows that follow an air alarm with the slug's whole volume,
     /// not counted in `air`.
     pub passages: usize,
+    /// Sensor faults by kind (the events CSV's `fault` column: `reversed_flow`, `nan`, ...).
+    pub faults: BTreeMap<String, usize>,
 }
 
 impl ClassCounts {
-    fn add(&mut self, class: Class, passage: bool) {
-        if passage {
+    fn add(&mut self, e: &EventRow) {
+        if e.passage {
             self.passages += 1;
             return;
         }
-        match class {
+        match e.class {
             Class::Air => self.air += 1,
             Class::Clot => self.clot += 1,
             Class::Artifact => self.artifact += 1,
-            Class::Fault => self.fault += 1,
+            Class::Fault => {
+                self.fault += 1;
+                *self.faults.entry(e.fault.clone()).or_default() += 1;
+            }
         }
     }
 
@@ -261,6 +267,9 @@ impl ClassCounts {
         self.artifact += other.artifact;
         self.fault += other.fault;
         self.passages += other.passages;
+        for (kind, n) in &other.faults {
+            *self.faults.entry(kind.clone()).or_default() += n;
+        }
     }
 }
 
@@ -382,6 +391,7 @@ fn row(e: &crate::event::Event) -> EventRow {
         volume_ul: f64::from(e.features.volume_ul),
         single_limit: e.air_limit.is_some_and(AirLimit::single),
         passage: e.passage,
+        fault: e.fault.map(|k| k.as_str()).unwrap_or("").to_owned(),
     }
 }
 
@@ -411,7 +421,7 @@ fn succeeded(
 ) -> RecordingSummary {
     let mut counts = ClassCounts::default();
     for e in events {
-        counts.add(e.class, e.passage);
+        counts.add(e);
     }
     RecordingSummary {
         name: rec.name.clone(),
@@ -471,6 +481,64 @@ fn print_table(summary: &Summary) {
         t.events.passages,
         summary.out.display()
     );
+    for line in fault_lines(summary) {
+        println!("{line}");
+    }
+}
+
+/// What a user should check when a recording reports a fault of this kind.
+fn fault_advice(kind: FaultKind) -> &'static str {
+    match kind {
+        FaultKind::LossOfCoupling => {
+            "the ultrasound echo faded far below its level: check the probe's coupling gel and clamp"
+        }
+        FaultKind::Saturation => {
+            "samples stuck at full scale: the receiver's gain or the light reaching the optical sensor is too high"
+        }
+        FaultKind::FlatLine => "a channel did not vary at all: a dead or disconnected sensor",
+        FaultKind::NotANumber => "NaN or infinite samples reached the detector",
+        FaultKind::ReversedFlow => {
+            "the blood's Doppler signal turns the reverse way: the probe is clamped on against the flow, I and Q are swapped, or the line ran backwards; air is not watched for until it is put right"
+        }
+        FaultKind::StreamEnded => {
+            "one sensor's file ends more than a second before the other's: only the other sensor watched the rest"
+        }
+    }
+}
+
+/// One line per fault kind found: how many, in which recordings (the first few), and what to
+/// check. Empty when no recording reported a fault.
+fn fault_lines(summary: &Summary) -> Vec<String> {
+    const NAMED: usize = 4;
+    let mut lines = Vec::new();
+    for (kind, n) in &summary.totals.events.faults {
+        let names: Vec<&str> = summary
+            .recordings
+            .iter()
+            .filter(|r| r.events.faults.contains_key(kind))
+            .map(|r| r.name.as_str())
+            .collect();
+        let mut which = names[..names.len().min(NAMED)].join(", ");
+        if names.len() > NAMED {
+            which += &format!(" and {} more", names.len() - NAMED);
+        }
+        let advice = FaultKind::parse(kind).map_or("", fault_advice);
+        let kind = if kind.is_empty() { "unnamed" } else { kind };
+        let recordings = if names.len() == 1 {
+            "recording"
+        } else {
+            "recordings"
+        };
+        let mut line = format!(
+            "fault {kind}: {n} in {} {recordings} ({which})",
+            names.len()
+        );
+        if !advice.is_empty() {
+            line += &format!(": {advice}");
+        }
+        lines.push(line);
+    }
+    lines
 }
 
 /// Runs `detect`.

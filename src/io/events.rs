@@ -95,6 +95,8 @@ pub struct EventRow {
     /// Whether `passage` is 1: a slug's whole volume once it has passed, after its alarm
     /// (see [`Event::passage`]).
     pub passage: bool,
+    /// The `fault` column (`reversed_flow`, `nan`, ...): empty when there is none.
+    pub fault: String,
 }
 
 /// Reads an events CSV: columns `class,start_s,end_s,detected_s,confidence,sensor` required,
@@ -122,7 +124,7 @@ pub fn read_events(path: &Path) -> Result<Vec<EventRow>, Error> {
     }
     let optional = |name: &str| headers.iter().position(|h| h == name);
     let (volume_col, limit_col) = (optional("volume_ul"), optional("air_limit"));
-    let passage_col = optional("passage");
+    let (passage_col, fault_col) = (optional("passage"), optional("fault"));
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| err(e.position().map(|p| p.line()), csv_problem(&e)))?;
@@ -173,6 +175,10 @@ pub fn read_events(path: &Path) -> Result<Vec<EventRow>, Error> {
                 .and_then(AirLimit::parse)
                 .is_some_and(AirLimit::single),
             passage: passage_col.and_then(|c| record.get(c)) == Some("1"),
+            fault: fault_col
+                .and_then(|c| record.get(c))
+                .unwrap_or("")
+                .to_owned(),
         });
     }
     Ok(rows)
