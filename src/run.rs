@@ -69,6 +69,24 @@ pub struct RunOptions {
     pub chunk_s: Option<f64>,
     /// Cut a long recording into segments run in parallel; one stream when `None`.
     pub segments: Option<Segments>,
+    /// Pass NaN and infinite samples of float WAVs to the detector, which replaces them and
+    /// reports `nan` faults while they last, instead of failing the recording at the first.
+    pub nan_as_fault: bool,
+}
+
+/// How the WAVs are read: the step, and what a non-finite sample does.
+#[derive(Clone, Copy, Debug)]
+struct Reading {
+    chunk_s: f64,
+    nan_as_fault: bool,
+}
+
+impl Reading {
+    #[cfg(test)]
+    const DEFAULT: Reading = Reading {
+        chunk_s: CHUNK_S,
+        nan_as_fault: false,
+    };
 }
 
 /// How one long recording is cut into segments that run in parallel.
@@ -224,20 +242,23 @@ pub fn detect_recording_with(
     }
     let (config, lengths) = configure(rec, options)?;
     let duration_s = lengths.duration_s();
-    let chunk_s = options.chunk_s.unwrap_or(CHUNK_S);
+    let reading = Reading {
+        chunk_s: options.chunk_s.unwrap_or(CHUNK_S),
+        nan_as_fault: options.nan_as_fault,
+    };
     let detector = new_detector(rec, &config)?;
     let plan = options.segments.and_then(|s| {
         let workers = rayon::current_num_threads() as u64;
         plan_segments(&s, detector.period_s()?, duration_s, workers)
     });
     let whole = |detector| -> Result<Vec<Event>, RunError> {
-        let events = stream_range(rec, detector, 0, None, chunk_s)?;
+        let events = stream_range(rec, detector, 0, None, reading)?;
         on_signal(duration_s);
         Ok(events)
     };
     let (mut events, cut) = match plan {
         None => (whole(detector)?, Cut::Whole),
-        Some(plan) => match run_segments(rec, &config, &plan, duration_s, chunk_s, on_signal)? {
+        Some(plan) => match run_segments(rec, &config, &plan, duration_s, reading, on_signal)? {
             Some(events) => (events, Cut::Segments(plan.len())),
             None => (whole(new_detector(rec, &config)?)?, Cut::Rerun(plan.len())),
         },
@@ -259,7 +280,7 @@ fn run_segments(
     config: &DetectorConfig,
     plan: &[Segment],
     duration_s: f64,
-    chunk_s: f64,
+    reading: Reading,
     on_signal: &(dyn Fn(f64) + Sync),
 ) -> Result<Option<Vec<Event>>, RunError> {
     use rayon::prelude::*;
@@ -267,7 +288,7 @@ fn run_segments(
         .par_iter()
         .map(|seg| {
             let detector = new_detector(rec, config)?;
-            let events = stream_range(rec, detector, seg.feed_from_s, seg.feed_to_s, chunk_s)?;
+            let events = stream_range(rec, detector, seg.feed_from_s, seg.feed_to_s, reading)?;
             let own_to_s = (seg.to_us as f64 * 1e-6).min(duration_s);
             on_signal(own_to_s - seg.from_us as f64 * 1e-6);
             let check = seg.to_us..seg.to_us.saturating_add(CHECK_S * 1_000_000);
@@ -402,11 +423,14 @@ fn stream_range(
     mut detector: Detector,
     from_s: u64,
     to_s: Option<u64>,
-    chunk_s: f64,
+    reading: Reading,
 ) -> Result<Vec<Event>, RunError> {
     let open = |path: Option<&std::path::Path>| -> Result<Option<(WavStream, u64)>, RunError> {
         let Some(path) = path else { return Ok(None) };
         let mut s = WavStream::open(path)?;
+        if reading.nan_as_fault {
+            s.pass_nonfinite();
+        }
         let rate = u64::from(s.info().sample_rate_hz);
         s.seek(from_s * rate)?;
         let end = to_s.map_or(s.info().frames, |t| (t * rate).min(s.info().frames));
@@ -420,7 +444,8 @@ fn stream_range(
     let mut emit = |e: &Event| events.push(*e);
     let chunk = |s: &WavStream| {
         let info = s.info();
-        ((chunk_s * info.sample_rate_hz as f64).ceil() as usize).max(1) * info.channels as usize
+        ((reading.chunk_s * info.sample_rate_hz as f64).ceil() as usize).max(1)
+            * info.channels as usize
     };
     let mut us_buf = vec![0.0f32; us.as_ref().map_or(0, |(s, _)| chunk(s))];
     let mut opt_buf = vec![0.0f32; opt.as_ref().map_or(0, |(s, _)| chunk(s))];
@@ -548,8 +573,16 @@ mod tests {
             };
             plan_segments(&seg, period_s, duration_s, 1).unwrap()
         };
-        let run =
-            |warmup_s| run_segments(rec, &config, &plan(warmup_s), duration_s, CHUNK_S, &|_| {});
+        let run = |warmup_s| {
+            run_segments(
+                rec,
+                &config,
+                &plan(warmup_s),
+                duration_s,
+                Reading::DEFAULT,
+                &|_| {},
+            )
+        };
         assert!(run(0).unwrap().is_none());
         let mut events = run(MEMORY_S).unwrap().expect("segments agree");
         events.sort_by_key(|e| (e.detected_us, e.start_us));

@@ -440,6 +440,69 @@ fn faults_are_named_by_kind_with_what_to_check() {
     }
 }
 
+/// A float WAV holding NaN or inf fails its recording, naming the frame; with
+/// `--nan-as-fault` the detector reports each stretch as a `nan` fault and recovers: every
+/// other event is the clean file's, byte for byte.
+#[test]
+fn nan_samples_fail_a_recording_unless_read_as_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clean, dirty) = (dir.path().join("clean"), dir.path().join("dirty"));
+    let mut wav = WavStream::open(&regression().join("sim0000.ultrasound.wav")).unwrap();
+    let rate = wav.info().sample_rate_hz;
+    let iq = wav.read_to_end().unwrap();
+    let mut spoilt = iq.clone();
+    let frame = |t: f64| (t * f64::from(rate)) as usize * 2;
+    spoilt[frame(10.0)..frame(10.1)]
+        .iter_mut()
+        .step_by(2)
+        .for_each(|x| *x = f32::NAN);
+    spoilt[frame(20.0) + 1] = f32::INFINITY;
+    for (set, samples) in [(&clean, &iq), (&dirty, &spoilt)] {
+        std::fs::create_dir(set).unwrap();
+        copy_recording("sim0000", set);
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(set.join("sim0000.ultrasound.wav"), spec).unwrap();
+        samples.iter().for_each(|&x| w.write_sample(x).unwrap());
+        w.finalize().unwrap();
+    }
+    let events = |set: &Path, flag: Option<&str>| {
+        let out = dir.path().join(format!("out-{}", flag.is_some()));
+        let mut args = vec!["detect", s(set), "--out", s(&out), "--quiet"];
+        args.extend(flag);
+        let o = clotair(&args);
+        (
+            o.status.success(),
+            text(&o),
+            std::fs::read_to_string(out.join("sim0000.events.csv")),
+        )
+    };
+
+    let (ok, said, written) = events(&dirty, None);
+    assert!(!ok && written.is_err(), "{said}");
+    assert!(
+        said.contains("sim0000.ultrasound.wav: non-finite sample NaN at frame 80000"),
+        "{said}"
+    );
+
+    let (ok, said, expected) = events(&clean, None);
+    assert!(ok, "{said}");
+    let (ok, said, got) = events(&dirty, Some("--nan-as-fault"));
+    assert!(ok, "{said}");
+    let (expected, got) = (expected.unwrap(), got.unwrap());
+    let (faults, rest): (Vec<&str>, Vec<&str>) = got.lines().partition(|l| l.contains(",nan,"));
+    assert_eq!(rest, expected.lines().collect::<Vec<_>>());
+    let starts: Vec<&str> = faults
+        .iter()
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(starts, ["10.000000", "20.000000"], "{got}");
+}
+
 /// `--segment-s` cuts a recording into parallel segments and writes the same events file,
 /// byte for byte, as one stream (`--segment-s 0`); a warm-up below the detector's memory is
 /// refused with a message naming the flag.

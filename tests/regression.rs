@@ -94,7 +94,7 @@ fn events_do_not_depend_on_the_read_size() {
             let options = RunOptions {
                 base: None,
                 chunk_s: Some(chunk_s),
-                segments: None,
+                ..RunOptions::default()
             };
             let events = detect_recording(&recordings[0], &options).unwrap().events;
             format!("{events:?}")

@@ -25,8 +25,7 @@ fn the_same_events_give_the_same_tree() {
             rules_only: true,
             ..DetectorConfig::default()
         }),
-        chunk_s: None,
-        segments: None,
+        ..RunOptions::default()
     };
     let mut all = Vec::new();
     for rec in io::discover(&[dir.to_path_buf(), sim.path().to_path_buf()]).unwrap() {

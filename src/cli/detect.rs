@@ -92,6 +92,10 @@ pub struct Tuning {
     #[arg(long, value_name = "S", default_value_t = Segments::default().warmup_s,
           value_parser = parse_warmup)]
     pub warmup_s: u64,
+    /// Let NaN and infinite samples of float WAVs through to the detector, which reports them
+    /// as `nan` faults while they last and recovers, instead of failing the recording.
+    #[arg(long)]
+    pub nan_as_fault: bool,
 }
 
 impl Tuning {
@@ -115,6 +119,7 @@ impl Tuning {
                 length_s: self.segment_s,
                 warmup_s: self.warmup_s,
             }),
+            nan_as_fault: self.nan_as_fault,
         }
     }
 }

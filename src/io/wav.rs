@@ -103,6 +103,8 @@ pub struct WavStream {
     source: Source,
     /// Frames handed out so far.
     frames_read: u64,
+    /// Hand out NaN and infinite samples instead of failing the read.
+    pass_nonfinite: bool,
 }
 
 /// Where the samples come from after the header.
@@ -201,7 +203,14 @@ impl WavStream {
             info,
             source,
             frames_read: 0,
+            pass_nonfinite: false,
         })
+    }
+
+    /// Hands out NaN and infinite samples of a float file as they are, for a reader (the
+    /// detector) that reports them as faults; by default the read fails at the first.
+    pub fn pass_nonfinite(&mut self) {
+        self.pass_nonfinite = true;
     }
 
     /// What the header says.
@@ -223,7 +232,8 @@ impl WavStream {
     /// [-1, 1); returns the number of frames read, `Ok(0)` at the end.
     ///
     /// A file whose data ends before its header says is [`Error::Truncated`]; a NaN or
-    /// infinite float sample is [`Error::NotFinite`] with its frame and time. Either way the
+    /// infinite float sample is [`Error::NotFinite`] with its frame and time (unless
+    /// [`WavStream::pass_nonfinite`] was called). Either way the
     /// frames before it were not lost to the caller only if it read in smaller blocks: the
     /// block that holds the error is discarded.
     pub fn read_frames(&mut self, out: &mut [f32]) -> Result<usize, Error> {
@@ -270,7 +280,7 @@ impl WavStream {
             let frames_read = start + (filled / channels) as u64;
             return Err(hound_error(&self.path, e, frames_read, self.info.frames));
         }
-        if self.info.format == SampleFormat::Float32 {
+        if self.info.format == SampleFormat::Float32 && !self.pass_nonfinite {
             if let Some(i) = out.iter().position(|x| !x.is_finite()) {
                 let frame = start + (i / channels) as u64;
                 return Err(Error::NotFinite {
