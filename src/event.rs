@@ -196,9 +196,39 @@ pub struct Event {
     /// its start is the alarm's, its end the slug's rear, its volume the whole slug's (see
     /// [`crate::detect::optical::OptPassage`]).
     pub passage: bool,
+    /// A fault's end: a [`Class::Fault`] row that follows the one that reported the fault's
+    /// start, once the sensor reads again (or its stream ended); its start is that row's,
+    /// its end where the fault ended. Written `cleared` = 1.
+    pub cleared: bool,
     /// Everything the classifier saw (see [`crate::detect::classify::FEATURE_NAMES`]); NaN
     /// where a sensor did not see the event. Kept for training and for review.
     pub classifier_input: crate::detect::classify::FeatureVector,
+}
+
+impl Event {
+    /// A sensor fault of `kind` from `start_us` to `end_us`, reported at `detected_us`.
+    pub fn fault(
+        sensor: Sensor,
+        kind: FaultKind,
+        start_us: u64,
+        end_us: u64,
+        detected_us: u64,
+    ) -> Self {
+        Event {
+            class: Class::Fault,
+            start_us,
+            end_us,
+            detected_us,
+            confidence: 1.0,
+            sensor,
+            features: Features::UNKNOWN,
+            fault: Some(kind),
+            air_limit: None,
+            passage: false,
+            cleared: false,
+            classifier_input: [f32::NAN; crate::detect::classify::N_FEATURES],
+        }
+    }
 }
 
 /// Features measured on an event; NaN where a sensor did not see it.

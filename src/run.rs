@@ -5,9 +5,8 @@
 use std::path::PathBuf;
 
 use crate::detect::air::{AirLedger, AirLimits};
-use crate::detect::classify::N_FEATURES;
 use crate::detect::{ConfigError, Detector, DetectorConfig, MEMORY_S};
-use crate::event::{Class, Event, FaultKind, Features, Sensor, STREAM_END_GAP_S};
+use crate::event::{Class, Event, FaultKind, Sensor, STREAM_END_GAP_S};
 use crate::io::{self, Recording, WavStream};
 
 /// Signal time read per step from each sensor: both streams advance together so that the
@@ -189,8 +188,22 @@ impl Lengths {
     }
 
     /// The fault of a stream that ends [`STREAM_END_GAP_S`] or more before the other: from
-    /// its end to the other's, recognised at its end.
-    fn stream_ended(&self) -> Option<Event> {
+    /// its end to the other's, recognised at its end, and the row of its end, at the other's
+    /// (as the detector reports a fault's end).
+    fn stream_ended(&self) -> Vec<Event> {
+        let Some(fault) = self.stream_ended_fault() else {
+            return Vec::new();
+        };
+        let mut cleared = Event {
+            detected_us: fault.end_us,
+            cleared: true,
+            ..fault
+        };
+        cleared.detected_us = fault.end_us;
+        vec![fault, cleared]
+    }
+
+    fn stream_ended_fault(&self) -> Option<Event> {
         let (us, opt) = (self.ultrasound_s?, self.optical_s?);
         let (sensor, from_s, to_s) = if us < opt {
             (Sensor::Ultrasound, us, opt)
@@ -201,19 +214,13 @@ impl Lengths {
             return None;
         }
         let to_us = |s: f64| (s * 1e6).round() as u64;
-        Some(Event {
-            class: Class::Fault,
-            start_us: to_us(from_s),
-            end_us: to_us(to_s),
-            detected_us: to_us(from_s),
-            confidence: 1.0,
+        Some(Event::fault(
             sensor,
-            features: Features::UNKNOWN,
-            fault: Some(FaultKind::StreamEnded),
-            air_limit: None,
-            passage: false,
-            classifier_input: [f32::NAN; N_FEATURES],
-        })
+            FaultKind::StreamEnded,
+            to_us(from_s),
+            to_us(to_s),
+            to_us(from_s),
+        ))
     }
 }
 
@@ -252,7 +259,7 @@ pub fn detect_recording_with(
         plan_segments(&s, detector.period_s()?, duration_s, workers)
     });
     let whole = |detector| -> Result<Vec<Event>, RunError> {
-        let events = stream_range(rec, detector, 0, None, reading)?;
+        let events = stream_range(rec, detector, (0, None), None, reading)?;
         on_signal(duration_s);
         Ok(events)
     };
@@ -288,7 +295,10 @@ fn run_segments(
         .par_iter()
         .map(|seg| {
             let detector = new_detector(rec, config)?;
-            let events = stream_range(rec, detector, seg.feed_from_s, seg.feed_to_s, reading)?;
+            // Fed on until the faults that start in its own part or the check have ended.
+            let hold_us = seg.to_us.saturating_add(CHECK_S * 1_000_000);
+            let feed = (seg.feed_from_s, seg.feed_to_s);
+            let events = stream_range(rec, detector, feed, Some(hold_us), reading)?;
             let own_to_s = (seg.to_us as f64 * 1e-6).min(duration_s);
             on_signal(own_to_s - seg.from_us as f64 * 1e-6);
             let check = seg.to_us..seg.to_us.saturating_add(CHECK_S * 1_000_000);
@@ -417,12 +427,14 @@ fn accumulate_air(events: &mut [Event], limits: &AirLimits) {
     }
 }
 
-/// Feeds a detector the recording's samples from `from_s` to `to_s` (the end when `None`).
+/// Feeds a detector the recording's samples from `from_s` to `to_s` (the end when `None`),
+/// and on past `to_s`, a second at a time, while a fault that started before `hold_us` (stream
+/// time) has not been reported cleared.
 fn stream_range(
     rec: &Recording,
     mut detector: Detector,
-    from_s: u64,
-    to_s: Option<u64>,
+    (from_s, to_s): (u64, Option<u64>),
+    hold_us: Option<u64>,
     reading: Reading,
 ) -> Result<Vec<Event>, RunError> {
     let open = |path: Option<&std::path::Path>| -> Result<Option<(WavStream, u64)>, RunError> {
@@ -450,8 +462,16 @@ fn stream_range(
     let mut us_buf = vec![0.0f32; us.as_ref().map_or(0, |(s, _)| chunk(s))];
     let mut opt_buf = vec![0.0f32; opt.as_ref().map_or(0, |(s, _)| chunk(s))];
     // Reads the next block of a stream, up to its end frame.
-    let read = |stream: &mut WavStream, end: u64, buf: &mut [f32]| -> Result<usize, RunError> {
-        let channels = stream.info().channels as usize;
+    let read = |stream: &mut WavStream,
+                end: &mut u64,
+                detector: &Detector,
+                buf: &mut [f32]|
+     -> Result<usize, RunError> {
+        let info = stream.info();
+        if stream.frames_read() >= *end && hold_us.is_some_and(|t| detector.fault_open_since(t)) {
+            *end = (*end + u64::from(info.sample_rate_hz)).min(info.frames);
+        }
+        let channels = info.channels as usize;
         let left = end.saturating_sub(stream.frames_read()) as usize;
         let frames = (buf.len() / channels).min(left);
         Ok(stream.read_frames(&mut buf[..frames * channels])?)
@@ -459,7 +479,7 @@ fn stream_range(
     loop {
         let mut progressed = false;
         if let Some((stream, end)) = us.as_mut() {
-            let frames = read(stream, *end, &mut us_buf)?;
+            let frames = read(stream, end, &detector, &mut us_buf)?;
             if frames == 0 {
                 us = None;
                 detector.end_stream(Sensor::Ultrasound, &mut emit);
@@ -470,7 +490,7 @@ fn stream_range(
         }
         if let Some((stream, end)) = opt.as_mut() {
             let channels = stream.info().channels as usize;
-            let frames = read(stream, *end, &mut opt_buf)?;
+            let frames = read(stream, end, &detector, &mut opt_buf)?;
             if frames == 0 {
                 opt = None;
                 detector.end_stream(Sensor::Optical, &mut emit);

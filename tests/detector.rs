@@ -320,12 +320,10 @@ fn nan_raises_a_fault_and_the_detector_recovers() {
     // An infinity 25 ms later belongs to the same fault run.
     us[from + 400] = f32::INFINITY;
     let events = run(&config(true, false), &us, &[], &[333], &[1]);
-    let faults: Vec<_> = events
-        .iter()
-        .filter(|e| e.fault == Some(FaultKind::NotANumber))
-        .collect();
-    assert_eq!(faults.len(), 1, "{events:?}");
-    assert!((secs(faults[0].start_us) - 3.0).abs() < 0.01);
+    // The run ends at its last non-finite sample: 3.025 s.
+    let spans = fault_spans(&events, FaultKind::NotANumber);
+    assert_eq!(spans.len(), 1, "{events:?}");
+    assert!((spans[0].0 - 3.0).abs() < 0.001 && (spans[0].1 - 3.025).abs() < 0.001);
     let alarms: Vec<_> = events.iter().filter(|e| e.class.is_alarm()).collect();
     assert_eq!(
         alarms.len(),
@@ -335,8 +333,23 @@ fn nan_raises_a_fault_and_the_detector_recovers() {
     assert!((secs(alarms[0].start_us) - 6.0).abs() < 0.05);
 }
 
-fn fault_kinds(events: &[Event]) -> Vec<FaultKind> {
-    events.iter().filter_map(|e| e.fault).collect()
+/// Start and end (s) of each fault of `kind`, from the rows of its end; checks that every
+/// fault has one row of its start, alarmed at once, and one of its end, with the same start
+/// and reported after it.
+fn fault_spans(events: &[Event], kind: FaultKind) -> Vec<(f32, f32)> {
+    let of_kind = events.iter().filter(|e| e.fault == Some(kind));
+    let (ends, starts): (Vec<&Event>, Vec<&Event>) = of_kind.partition(|e| e.cleared);
+    assert_eq!(starts.len(), ends.len(), "{events:?}");
+    for (s, e) in starts.iter().zip(&ends) {
+        assert_eq!(s.start_us, e.start_us, "{events:?}");
+        assert!(
+            s.detected_us <= e.end_us && e.end_us <= e.detected_us,
+            "{events:?}"
+        );
+    }
+    ends.iter()
+        .map(|e| (secs(e.start_us), secs(e.end_us)))
+        .collect()
 }
 
 #[test]
@@ -347,9 +360,11 @@ fn flat_line_is_a_fault() {
         *v = 0.25;
     }
     let events = run(&config(true, false), &us, &[], &[512], &[1]);
+    let spans = fault_spans(&events, FaultKind::FlatLine);
+    assert_eq!(spans.len(), 1, "{events:?}");
     assert!(
-        fault_kinds(&events).contains(&FaultKind::FlatLine),
-        "{events:?}"
+        (spans[0].0 - 2.0).abs() < 0.01 && (spans[0].1 - 3.0).abs() < 0.01,
+        "{spans:?}"
     );
 }
 
@@ -361,9 +376,12 @@ fn saturation_is_a_fault() {
         *v = if (i / 7) % 2 == 0 { 1.0 } else { -1.0 };
     }
     let events = run(&config(true, false), &us, &[], &[512], &[1]);
+    let spans = fault_spans(&events, FaultKind::Saturation);
+    assert_eq!(spans.len(), 1, "{events:?}");
+    // Recognised and cleared on blocks of 0.1 s: it ends with the first clean block.
     assert!(
-        fault_kinds(&events).contains(&FaultKind::Saturation),
-        "{events:?}"
+        (spans[0].0 - 2.0).abs() < 0.05 && (3.0..3.15).contains(&spans[0].1),
+        "{spans:?}"
     );
 }
 
@@ -375,12 +393,12 @@ fn loss_of_coupling_is_a_fault() {
         *v *= 0.03; // −30 dB
     }
     let events = run(&config(true, false), &us, &[], &[512], &[1]);
-    let coupling: Vec<_> = events
-        .iter()
-        .filter(|e| e.fault == Some(FaultKind::LossOfCoupling))
-        .collect();
-    assert_eq!(coupling.len(), 1, "{events:?}");
-    assert!((secs(coupling[0].start_us) - 4.0).abs() < 0.2);
+    let spans = fault_spans(&events, FaultKind::LossOfCoupling);
+    assert_eq!(spans.len(), 1, "{events:?}");
+    assert!(
+        (spans[0].0 - 4.0).abs() < 0.2 && (spans[0].1 - 7.0).abs() < 0.05,
+        "{spans:?}"
+    );
 }
 
 /// Blood that flows one way: complex white noise through a one-pole resonator at +900 Hz
@@ -781,9 +799,11 @@ fn optical_flat_line_and_nan_are_faults() {
     }
     opt[2 * 3000] = f32::NAN;
     let events = run(&config(false, true), &[], &opt, &[1], &[50]);
-    let kinds = fault_kinds(&events);
-    assert!(kinds.contains(&FaultKind::FlatLine), "{events:?}");
-    assert!(kinds.contains(&FaultKind::NotANumber), "{events:?}");
+    let flat = fault_spans(&events, FaultKind::FlatLine);
+    let nan = fault_spans(&events, FaultKind::NotANumber);
+    // The flat run ends where the samples vary again; the NaN is one sample long.
+    assert_eq!(flat, [(1.001, 1.5)], "{events:?}");
+    assert_eq!(nan, [(3.0, 3.001)], "{events:?}");
 }
 
 #[test]

@@ -241,43 +241,51 @@ fn events_round_trip_with_exact_microseconds() {
         fault: None,
         air_limit: Some(clotair::event::AirLimit::Cumulative),
         passage: true,
+        cleared: false,
         classifier_input: [f32::NAN; clotair::detect::classify::N_FEATURES],
     };
-    let fault = Event {
-        class: Class::Fault,
-        start_us: 7_200_000_000_123,
-        end_us: 7_200_000_500_000,
-        detected_us: 900,
-        confidence: 1.0,
-        sensor: Sensor::Ultrasound,
-        features: Features::UNKNOWN,
-        fault: Some(FaultKind::LossOfCoupling),
-        air_limit: None,
-        passage: false,
-        classifier_input: [f32::NAN; clotair::detect::classify::N_FEATURES],
+    let fault = Event::fault(
+        Sensor::Ultrasound,
+        FaultKind::LossOfCoupling,
+        7_200_000_000_123,
+        7_200_000_500_000,
+        900,
+    );
+    let ended = Event {
+        end_us: 7_200_003_000_000,
+        detected_us: 7_200_003_000_125,
+        cleared: true,
+        ..fault
     };
-    io::write_events(&path, &[air, fault]).unwrap();
+    io::write_events(&path, &[ended, air, fault]).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "class,start_s,end_s,detected_s,confidence,sensor,ebr_db,duration_ms,peak_hz,optical_delta,volume_ul,fault,cumulative_ul,air_limit,passage");
+    assert_eq!(lines[0], "class,start_s,end_s,detected_s,confidence,sensor,ebr_db,duration_ms,peak_hz,optical_delta,volume_ul,fault,cumulative_ul,air_limit,passage,cleared");
     // Sorted by alarm time; NaN features are empty cells.
     assert_eq!(
         lines[1],
-        "fault,7200000.000123,7200000.500000,0.000900,1,ultrasound,,,,,,loss_of_coupling,,,"
+        "fault,7200000.000123,7200000.500000,0.000900,1,ultrasound,,,,,,loss_of_coupling,,,,"
     );
     assert_eq!(
         lines[2],
-        "air,1.000001,1.020000,1.050000,0.875,both,18.5,19.999,812.5,0.0125,0.004,,12.5,cumulative,1"
+        "air,1.000001,1.020000,1.050000,0.875,both,18.5,19.999,812.5,0.0125,0.004,,12.5,cumulative,1,"
+    );
+    assert_eq!(
+        lines[3],
+        "fault,7200000.000123,7200003.000000,7200003.000125,1,ultrasound,,,,,,loss_of_coupling,,,,1"
     );
     let rows = io::read_events(&path).unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     assert_eq!(rows[1].class, Class::Air);
     assert_eq!(rows[1].start_s, 1.000001);
     assert_eq!(rows[1].detected_s, 1.05);
     assert_eq!(rows[1].sensor, "both");
     assert!(rows[1].passage);
     assert_eq!(rows[0].class, Class::Fault);
-    assert!(!rows[0].passage);
+    assert!(!rows[0].passage && !rows[0].cleared);
+    assert_eq!(rows[0].fault, "loss_of_coupling");
+    assert!(rows[2].cleared && !rows[1].cleared);
+    assert_eq!(rows[2].end_s, 7200003.0);
 }
 
 #[test]

@@ -55,10 +55,19 @@ fn detect(base: &Path, options: &RunOptions) -> (Vec<Event>, Cut) {
     (outcome.events, outcome.cut)
 }
 
+/// The rows that report a reversed flow's start.
 fn reversed(events: &[Event]) -> Vec<&Event> {
     events
         .iter()
-        .filter(|e| e.fault == Some(FaultKind::ReversedFlow))
+        .filter(|e| e.fault == Some(FaultKind::ReversedFlow) && !e.cleared)
+        .collect()
+}
+
+/// The rows that report a reversed flow's end.
+fn reversed_ends(events: &[Event]) -> Vec<&Event> {
+    events
+        .iter()
+        .filter(|e| e.fault == Some(FaultKind::ReversedFlow) && e.cleared)
         .collect()
 }
 
@@ -89,6 +98,10 @@ fn one_fault_each_when_swapped(dir: &Path, prepare: impl Fn(&Path)) -> usize {
         assert_eq!(faults.len(), 1, "{}: {swapped:?}", rec.base.display());
         assert_eq!(faults[0].start_us, 0);
         assert!(secs(faults[0].detected_us) <= 3.1, "{:?}", faults[0]);
+        // Reversed to the end of the recording.
+        let ends = reversed_ends(&swapped);
+        assert_eq!(ends.len(), 1, "{swapped:?}");
+        assert_eq!((ends[0].start_us, ends[0].end_us), (0, 60_000_000));
     }
     with_ultrasound
 }
@@ -102,25 +115,38 @@ fn a_probe_against_the_flow_is_a_fault_from_the_start() {
     assert_eq!(with_ultrasound, 3);
 }
 
-/// The flow turns backwards twice in a 120-s recording, for 25 s and for 30 s: a fault from
+/// The flow turns backwards twice in a 120-s recording, for 25 s and for 45 s: a fault from
 /// where it turned each time (on the 1-s grid of the test's blocks), so the first one ended
 /// when the blood flowed forward again; and the same events when the recording is cut into
-/// segments run apart.
+/// segments of 20 s run apart, though the second reversal outlasts a segment's warm-up (35 s):
+/// the segment it starts in is fed on until it ends.
 #[test]
 fn a_line_that_runs_backwards_for_a_while() {
     let dir = realistic(120.0, 3003, 1);
     let base = dir.path().join("sim0000");
     swap_iq(&base, 30.0, 55.0);
-    swap_iq(&base, 80.0, 110.0);
+    swap_iq(&base, 65.0, 110.0);
     let (whole, _) = detect(&base, &RunOptions::default());
     let faults = reversed(&whole);
     assert_eq!(faults.len(), 2, "{whole:?}");
-    for (f, turned_s) in faults.iter().zip([30.0, 80.0]) {
+    for (f, turned_s) in faults.iter().zip([30.0, 65.0]) {
         assert!(
             (turned_s..=turned_s + 1.0).contains(&secs(f.start_us)),
             "{f:?}"
         );
         assert!(secs(f.detected_us) <= secs(f.start_us) + 3.1, "{f:?}");
+    }
+    // Each ended where the blood flowed forward again (on the blocks' 1-s grid), recognised
+    // a few blocks later.
+    let ends = reversed_ends(&whole);
+    assert_eq!(ends.len(), 2, "{whole:?}");
+    for ((e, f), forward_s) in ends.iter().zip(&faults).zip([55.0, 110.0]) {
+        assert_eq!(e.start_us, f.start_us);
+        assert!(
+            (forward_s..=forward_s + 1.0).contains(&secs(e.end_us)),
+            "{e:?}"
+        );
+        assert!(secs(e.detected_us) <= forward_s + 6.0, "{e:?}");
     }
 
     let options = RunOptions {

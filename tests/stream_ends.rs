@@ -63,12 +63,17 @@ fn a_sensor_whose_file_ends_early_is_a_fault_from_its_end() {
 
     cut(&base, "ultrasound", 20.0);
     let (events, faults) = ended(&base);
-    assert_eq!(faults.len(), 1, "{events:?}");
+    assert_eq!(faults.len(), 2, "{events:?}");
     let f = &faults[0];
     assert_eq!(f.sensor, Sensor::Ultrasound);
     assert_eq!(f.start_us, 20_000_000);
     assert_eq!(f.detected_us, 20_000_000);
     assert_eq!(f.end_us, 59_500_000);
+    // And the row of its end, as for the detector's faults, at the optical's end.
+    let end = &faults[1];
+    assert!(end.cleared && !f.cleared);
+    assert_eq!((end.start_us, end.end_us), (f.start_us, f.end_us));
+    assert_eq!(end.detected_us, 59_500_000);
     // In order of alarm time with the others, the optical's later events after it.
     assert!(events
         .windows(2)

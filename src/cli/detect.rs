@@ -251,6 +251,10 @@ pub struct ClassCounts {
 
 impl ClassCounts {
     fn add(&mut self, e: &EventRow) {
+        // A fault's end is counted with its start.
+        if e.cleared {
+            return;
+        }
         if e.passage {
             self.passages += 1;
             return;
@@ -397,6 +401,7 @@ fn row(e: &crate::event::Event) -> EventRow {
         single_limit: e.air_limit.is_some_and(AirLimit::single),
         passage: e.passage,
         fault: e.fault.map(|k| k.as_str()).unwrap_or("").to_owned(),
+        cleared: e.cleared,
     }
 }
 

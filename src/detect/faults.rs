@@ -222,7 +222,11 @@ impl FaultMonitor {
             }
         } else if self.nan && n - self.last_nan > self.nan_clear {
             self.nan = false;
-            out(FaultReport::cleared(FaultKind::NotANumber, n));
+            // Ended at the first finite sample, recognised `nan_clear` samples later.
+            out(FaultReport {
+                start: self.last_nan + 1,
+                ..FaultReport::cleared(FaultKind::NotANumber, n)
+            });
         }
 
         // Flat line: every channel repeats its last value exactly.
@@ -357,7 +361,12 @@ impl FaultMonitor {
                 cleared: false,
             });
         } else if !reversed && self.reversed {
-            out(FaultReport::cleared(FaultKind::ReversedFlow, n));
+            // Ended where the blocks stopped reading reversed, recognised now.
+            let since = u64::from(self.reversed_blocks.trailing_zeros());
+            out(FaultReport {
+                start: (n + 1).saturating_sub(since * u64::from(self.reference_block)),
+                ..FaultReport::cleared(FaultKind::ReversedFlow, n)
+            });
         }
         self.reversed = reversed;
     }

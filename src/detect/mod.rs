@@ -364,6 +364,9 @@ pub struct Detector {
     /// The ultrasound's loss of coupling held while a slug passes, with the start of the
     /// passage that explains it (see [`SLUG_FAULT_WITHIN_S`]).
     held: Option<(FaultReport, u64)>,
+    /// Start (µs; `u64::MAX`: none) of each fault reported and not yet cleared, per sensor
+    /// (ultrasound, optical) and kind: the start of the row that reports its end.
+    open_faults: [[u64; FaultKind::ALL.len()]; 2],
     /// Start (µs) of the latest ultrasound sighting decided that clipped the receiver
     /// ([`air::LUMEN_CLIP`]): a slug's front interface, if a slug's (see
     /// [`SLUG_FAULT_WITHIN_S`]).
@@ -568,6 +571,7 @@ impl Detector {
             addr_of_mut!((*p).passages).write(heapless::Deque::new());
             addr_of_mut!((*p).opt_faulty).write(heapless::Deque::new());
             addr_of_mut!((*p).held).write(None);
+            addr_of_mut!((*p).open_faults).write([[u64::MAX; FaultKind::ALL.len()]; 2]);
             addr_of_mut!((*p).front_us).write(None);
         }
     }
@@ -602,6 +606,7 @@ impl Detector {
             passages: _,
             opt_faulty: _,
             held: _,
+            open_faults: _,
             front_us: _,
         } = self;
     }
@@ -800,6 +805,24 @@ impl Detector {
         self.us_ended = true;
         self.opt_ended = true;
         self.decide(emit);
+        // Faults that last to the end: they end where their sensor's stream did.
+        for (sensor, end_us) in [
+            (Sensor::Ultrasound, self.us().map(|p| p.clock().now_us())),
+            (Sensor::Optical, self.opt().map(|p| p.clock().now_us())),
+        ] {
+            let Some(end_us) = end_us else { continue };
+            for kind in FaultKind::ALL {
+                self.emit_cleared(sensor, kind, end_us, end_us, emit);
+            }
+        }
+    }
+
+    /// Whether a fault that started before `t_us` (stream time) has not been reported
+    /// cleared: a segment of a longer recording is fed on until none has, so that it can
+    /// report the end of every fault it reported the start of.
+    pub fn fault_open_since(&self, t_us: u64) -> bool {
+        let t_us = t_us.saturating_sub(self.origin_us);
+        self.open_faults.iter().flatten().any(|&start| start < t_us)
     }
 
     /// The stream time both sensors have reached.
@@ -856,7 +879,13 @@ impl Detector {
                     if coupling {
                         self.held = None;
                     }
-                    return;
+                    return self.emit_cleared(
+                        sensor,
+                        f.kind,
+                        to_us(f.start, rate),
+                        p.decide_us,
+                        emit,
+                    );
                 }
                 if coupling {
                     if let Some(passage_us) = self.slug_at_ultrasound(to_us(f.start, rate)) {
@@ -922,6 +951,7 @@ impl Detector {
             fault: None,
             air_limit: None,
             passage: true,
+            cleared: false,
             classifier_input: [f32::NAN; classify::N_FEATURES],
         };
         if let Some(open) = self.passages.iter_mut().find(|o| o.start_us == p.start_us) {
@@ -1142,6 +1172,7 @@ impl Detector {
             fault: None,
             air_limit: None,
             passage: false,
+            cleared: false,
             classifier_input: input,
         };
         (event, decision)
@@ -1390,19 +1421,48 @@ impl Detector {
         now_us: u64,
         emit: &mut impl FnMut(&Event),
     ) {
-        let event = Event {
-            class: Class::Fault,
-            start_us: to_us(f.start, rate),
-            end_us: to_us(f.ready, rate),
-            detected_us: now_us,
-            confidence: 1.0,
+        let event = Event::fault(
             sensor,
-            features: Features::UNKNOWN,
-            fault: Some(f.kind),
-            air_limit: None,
-            passage: false,
-            classifier_input: [f32::NAN; classify::N_FEATURES],
+            f.kind,
+            to_us(f.start, rate),
+            to_us(f.ready, rate),
+            now_us,
+        );
+        if let Some(open) = self.open_fault(sensor, f.kind) {
+            *open = event.start_us;
+        }
+        self.emit_event(event, emit);
+    }
+
+    /// The slot that keeps the start of an open fault of `kind` on `sensor`.
+    fn open_fault(&mut self, sensor: Sensor, kind: FaultKind) -> Option<&mut u64> {
+        let s = match sensor {
+            Sensor::Ultrasound => 0,
+            Sensor::Optical => 1,
+            Sensor::Both => return None,
         };
+        Some(&mut self.open_faults[s][kind as usize])
+    }
+
+    /// Reports the end of a fault of `kind` on `sensor` at `end_us`, if its start was
+    /// reported (a loss of coupling a slug explained never was).
+    fn emit_cleared(
+        &mut self,
+        sensor: Sensor,
+        kind: FaultKind,
+        end_us: u64,
+        now_us: u64,
+        emit: &mut impl FnMut(&Event),
+    ) {
+        let Some(open) = self.open_fault(sensor, kind) else {
+            return;
+        };
+        let start_us = core::mem::replace(open, u64::MAX);
+        if start_us == u64::MAX {
+            return;
+        }
+        let mut event = Event::fault(sensor, kind, start_us, end_us.max(start_us), now_us);
+        event.cleared = true;
         self.emit_event(event, emit);
     }
 

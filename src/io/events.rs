@@ -7,7 +7,7 @@ use super::{write_atomic, Error};
 use crate::event::{AirLimit, Class, Event};
 
 /// The columns [`write_events`] writes, in order: the spec's six, then the features.
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 16] = [
     "class",
     "start_s",
     "end_s",
@@ -23,6 +23,7 @@ const COLUMNS: [&str; 15] = [
     "cumulative_ul",
     "air_limit",
     "passage",
+    "cleared",
 ];
 
 /// Integer microseconds as seconds with exactly 6 decimals, without going through floating
@@ -51,7 +52,7 @@ pub fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
             let f = &e.features;
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 e.class.as_str(),
                 seconds(e.start_us),
                 seconds(e.end_us),
@@ -67,6 +68,7 @@ pub fn write_events(path: &Path, events: &[Event]) -> Result<(), Error> {
                 feature(f.cumulative_ul),
                 e.air_limit.map(|l| l.as_str()).unwrap_or(""),
                 if e.passage { "1" } else { "" },
+                if e.cleared { "1" } else { "" },
             )?;
         }
         Ok(())
@@ -97,6 +99,9 @@ pub struct EventRow {
     pub passage: bool,
     /// The `fault` column (`reversed_flow`, `nan`, ...): empty when there is none.
     pub fault: String,
+    /// Whether `cleared` is 1: a fault's end, after the row of its start (see
+    /// [`Event::cleared`]).
+    pub cleared: bool,
 }
 
 /// Reads an events CSV: columns `class,start_s,end_s,detected_s,confidence,sensor` required,
@@ -125,6 +130,7 @@ pub fn read_events(path: &Path) -> Result<Vec<EventRow>, Error> {
     let optional = |name: &str| headers.iter().position(|h| h == name);
     let (volume_col, limit_col) = (optional("volume_ul"), optional("air_limit"));
     let (passage_col, fault_col) = (optional("passage"), optional("fault"));
+    let cleared_col = optional("cleared");
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| err(e.position().map(|p| p.line()), csv_problem(&e)))?;
@@ -175,6 +181,7 @@ pub fn read_events(path: &Path) -> Result<Vec<EventRow>, Error> {
                 .and_then(AirLimit::parse)
                 .is_some_and(AirLimit::single),
             passage: passage_col.and_then(|c| record.get(c)) == Some("1"),
+            cleared: cleared_col.and_then(|c| record.get(c)) == Some("1"),
             fault: fault_col
                 .and_then(|c| record.get(c))
                 .unwrap_or("")

@@ -209,10 +209,11 @@ fn page_html(sections: &[Section], failed: &[(String, String)]) -> String {
     h
 }
 
-/// Events per class; a slug's passage row follows its alarm and is not another event.
+/// Events per class; a slug's passage row follows its alarm and a fault's end its start: neither
+/// is another event.
 fn counts(events: &[EventRow]) -> [usize; 4] {
     let mut c = [0usize; 4];
-    for e in events.iter().filter(|e| !e.passage) {
+    for e in events.iter().filter(|e| !e.passage && !e.cleared) {
         c[e.class as usize] += 1;
     }
     c
@@ -261,7 +262,12 @@ fn events_html(h: &mut String, events: &[EventRow], name: &str) {
     h.push_str("<table><tr><th>class</th><th>start s</th><th>end s</th><th>alarm s</th><th>latency ms</th><th>confidence</th><th>sensor</th></tr>\n");
     for e in events.iter().take(MAX_TABLE_ROWS) {
         let class = e.class.as_str();
-        let label = if e.passage { " (slug passed)" } else { "" };
+        let label = match (e.passage, e.cleared) {
+            (true, _) => " (slug passed)".to_owned(),
+            (_, true) => format!(" {} (ended)", esc(&e.fault)),
+            _ if !e.fault.is_empty() => format!(" {}", esc(&e.fault)),
+            _ => String::new(),
+        };
         let _ = writeln!(
             h,
             "<tr><td class=\"{class}\">{class}{label}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.0}</td><td>{:.2}</td><td>{}</td></tr>",
