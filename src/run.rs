@@ -43,6 +43,8 @@ pub struct Outcome {
     pub duration_s: f64,
     /// How it was run.
     pub cut: Cut,
+    /// What the user should know about how it was read (a header without a data length).
+    pub notes: Vec<String>,
 }
 
 /// How a recording was run.
@@ -150,7 +152,10 @@ impl Segments {
 }
 
 /// The detector configuration for a recording and its length, s (the longer stream).
-fn configure(rec: &Recording, options: &RunOptions) -> Result<(DetectorConfig, Lengths), RunError> {
+fn configure(
+    rec: &Recording,
+    options: &RunOptions,
+) -> Result<(DetectorConfig, Lengths, Vec<String>), RunError> {
     let us = rec.ultrasound.as_deref().map(WavStream::open).transpose()?;
     let opt = rec.optical.as_deref().map(WavStream::open).transpose()?;
     let line = match &rec.sidecar {
@@ -169,7 +174,19 @@ fn configure(rec: &Recording, options: &RunOptions) -> Result<(DetectorConfig, L
         ultrasound_s: us.as_ref().map(length_s),
         optical_s: opt.as_ref().map(length_s),
     };
-    Ok((config, lengths))
+    let notes = us
+        .iter()
+        .chain(&opt)
+        .filter(|s| s.length_from_file())
+        .map(|s| {
+            format!(
+                "{}: the header states no data length (0 or 0xFFFFFFFF, as a recorder leaves a file it did not close): read the {:.1} s the file holds",
+                s.path().display(),
+                s.info().duration_s()
+            )
+        })
+        .collect();
+    Ok((config, lengths, notes))
 }
 
 /// Where each sensor's recording ends, s.
@@ -247,7 +264,7 @@ pub fn detect_recording_with(
     if let Some(s) = &options.segments {
         s.validate()?;
     }
-    let (config, lengths) = configure(rec, options)?;
+    let (config, lengths, notes) = configure(rec, options)?;
     let duration_s = lengths.duration_s();
     let reading = Reading {
         chunk_s: options.chunk_s.unwrap_or(CHUNK_S),
@@ -277,6 +294,7 @@ pub fn detect_recording_with(
         events,
         duration_s,
         cut,
+        notes,
     })
 }
 
@@ -583,7 +601,7 @@ mod tests {
         };
         simulate_dataset(dir.path(), &options, 91, 1, &|| {}).unwrap();
         let rec = &io::discover(&[dir.path().to_path_buf()]).unwrap()[0];
-        let (config, lengths) = configure(rec, &RunOptions::default()).unwrap();
+        let (config, lengths, _) = configure(rec, &RunOptions::default()).unwrap();
         let duration_s = lengths.duration_s();
         let period_s = new_detector(rec, &config).unwrap().period_s().unwrap();
         let plan = |warmup_s| {

@@ -531,6 +531,47 @@ fn nan_samples_fail_a_recording_unless_read_as_faults() {
     );
 }
 
+/// A WAV whose header states no data length (a recorder that did not close it) gives the
+/// events of the finished file, and the summary says how it was read.
+#[test]
+fn an_unfinished_wav_is_read_to_its_end_and_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (done, open) = (dir.path().join("done"), dir.path().join("open"));
+    for set in [&done, &open] {
+        std::fs::create_dir(set).unwrap();
+        copy_recording("sim0005", set);
+    }
+    let wav = open.join("sim0005.ultrasound.wav");
+    let mut bytes = std::fs::read(&wav).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"data").unwrap() + 4;
+    bytes[at..at + 4].copy_from_slice(&[0; 4]);
+    std::fs::write(&wav, bytes).unwrap();
+    let run = |set: &Path| {
+        let out = set.join("out");
+        let o = clotair(&["detect", s(set), "--out", s(&out), "--json"]);
+        assert!(o.status.success(), "{}", text(&o));
+        let events = std::fs::read_to_string(out.join("sim0005.events.csv")).unwrap();
+        (
+            summary(&o),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            events,
+        )
+    };
+    let (json, said, events) = run(&open);
+    let (json_done, _, events_done) = run(&done);
+    assert_eq!(events, events_done);
+    let notes = json["recordings"][0]["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{json}");
+    let note = notes[0].as_str().unwrap();
+    assert!(
+        note.contains("sim0005.ultrasound.wav: the header states no data length")
+            && note.contains("read the 30.0 s"),
+        "{note}"
+    );
+    assert!(said.contains(&format!("note: {note}")), "{said}");
+    assert_eq!(json_done["recordings"][0]["notes"], serde_json::json!([]));
+}
+
 /// `--segment-s` cuts a recording into parallel segments and writes the same events file,
 /// byte for byte, as one stream (`--segment-s 0`); a warm-up below the detector's memory is
 /// refused with a message naming the flag.

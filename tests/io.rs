@@ -621,3 +621,43 @@ proptest::proptest! {
         }
     }
 }
+
+/// A recorder that did not close its file leaves the data chunk's length at 0 (or, streaming,
+/// at 0xFFFFFFFF): the samples that follow the header are read, whole frames only, and the
+/// stream says so. A file with a length is read as it says, the bytes after it ignored.
+#[test]
+fn a_header_without_a_data_length_reads_the_file_to_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = ramp(1000, 2);
+    for format in [
+        SampleFormat::Int16,
+        SampleFormat::Int24,
+        SampleFormat::Float32,
+    ] {
+        let path = dir
+            .path()
+            .join(format!("{}.ultrasound.wav", format.as_str()));
+        io::write_wav(&path, 2, 8000, format, &x).unwrap();
+        let (info, expected) = read_all(&path);
+        assert!(!WavStream::open(&path).unwrap().length_from_file());
+        let bytes = std::fs::read(&path).unwrap();
+        let at = bytes.windows(4).position(|w| w == b"data").unwrap() + 4;
+        for stated in [0u32, u32::MAX] {
+            let mut open = bytes.clone();
+            open[at..at + 4].copy_from_slice(&stated.to_le_bytes());
+            // Half a frame more: an unfinished write.
+            open.extend([0u8; 3]);
+            std::fs::write(&path, &open).unwrap();
+            let (got_info, got) = read_all(&path);
+            assert_eq!(got_info, info, "{format:?} {stated:#x}");
+            assert_eq!(got, expected, "{format:?} {stated:#x}");
+            assert!(WavStream::open(&path).unwrap().length_from_file());
+        }
+        // A stated length shorter than the data: trailing bytes (another chunk, say) ignored.
+        let mut short = bytes.clone();
+        let half = (bytes.len() - at - 4) as u32 / 2;
+        short[at..at + 4].copy_from_slice(&half.to_le_bytes());
+        std::fs::write(&path, &short).unwrap();
+        assert_eq!(read_all(&path).0.frames, 500, "{format:?}");
+    }
+}

@@ -183,6 +183,9 @@ pub fn run_with_progress(
         ));
     };
     let on_done = |rec: &Recording, r: &Result<Outcome, RunError>| {
+        if let (Ok(o), false) = (r, quiet) {
+            bar.suspend(|| o.notes.iter().for_each(|n| eprintln!("note: {n}")));
+        }
         if let Ok(Outcome {
             cut: Cut::Rerun(n), ..
         }) = r
@@ -301,6 +304,8 @@ pub struct RecordingSummary {
     pub segments: usize,
     /// Its segments disagreed where they overlap and it was run again as one stream.
     pub rerun: bool,
+    /// What to know about how it was read (a WAV header without a data length).
+    pub notes: Vec<String>,
 }
 
 /// Totals over the recordings.
@@ -420,6 +425,7 @@ fn failed_input(name: String, path: PathBuf, reason: String) -> RecordingSummary
         events: ClassCounts::default(),
         segments: 0,
         rerun: false,
+        notes: Vec::new(),
     }
 }
 
@@ -442,6 +448,7 @@ fn succeeded(
         events: counts,
         segments: 0,
         rerun: false,
+        notes: Vec::new(),
     }
 }
 
@@ -612,6 +619,7 @@ pub fn run(args: DetectArgs) -> ExitCode {
                     Cut::Segments(n) => (n, false),
                     Cut::Rerun(n) => (n, true),
                 };
+                line.notes = o.notes.clone();
                 lines.push(line);
                 found.push((o.recording, events, o.duration_s));
             }

@@ -105,17 +105,75 @@ pub struct WavStream {
     frames_read: u64,
     /// Hand out NaN and infinite samples instead of failing the read.
     pass_nonfinite: bool,
+    /// The header gave no data length and the file's was taken (see [`WavStream::open`]).
+    length_from_file: bool,
+}
+
+/// A file read as it is, or through a header whose data length (the 4 bytes at the offset)
+/// reads as the bytes given.
+struct Patched {
+    file: File,
+    patch: Option<(u64, [u8; 4])>,
+    pos: u64,
+}
+
+impl Read for Patched {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        let (from, to) = (self.pos, self.pos + n as u64);
+        if let Some((at, bytes)) = self.patch {
+            for (p, &b) in (at..at + 4).zip(&bytes) {
+                if (from..to).contains(&p) {
+                    buf[(p - from) as usize] = b;
+                }
+            }
+        }
+        self.pos = to;
+        Ok(n)
+    }
+}
+
+impl Seek for Patched {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.file.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+/// Where a RIFF file's data chunk lies: the offset of its length field, the length it states,
+/// and the bytes per frame of its fmt chunk; `None` if the chunks do not lead to one.
+fn data_chunk(file: &mut File) -> Option<(u64, u32, u16)> {
+    let mut head = [0u8; 12];
+    file.read_exact(&mut head).ok()?;
+    let mut at = 12u64;
+    let mut block_align = None;
+    loop {
+        let mut chunk = [0u8; 8];
+        file.seek(SeekFrom::Start(at)).ok()?;
+        file.read_exact(&mut chunk).ok()?;
+        let size = u32::from_le_bytes(chunk[4..].try_into().ok()?);
+        match &chunk[..4] {
+            b"data" => return Some((at + 4, size, block_align?)),
+            b"fmt " => {
+                let mut fmt = [0u8; 14];
+                file.read_exact(&mut fmt).ok()?;
+                block_align = Some(u16::from_le_bytes([fmt[12], fmt[13]]));
+            }
+            _ => {}
+        }
+        at += 8 + u64::from(size) + u64::from(size % 2);
+    }
 }
 
 /// Where the samples come from after the header.
 enum Source {
     /// hound's per-sample decoder (24-bit and float).
-    Hound(hound::WavReader<BufReader<File>>),
+    Hound(hound::WavReader<BufReader<Patched>>),
     /// 16-bit PCM, the common case, read as raw little-endian bytes a block at a time and
     /// converted with `chunks_exact`: hound's per-sample iterator was a third of a detection
     /// run's time.
     Int16 {
-        reader: BufReader<File>,
+        reader: BufReader<Patched>,
         bytes: Vec<u8>,
         /// Byte offset of the first sample.
         data_start: u64,
@@ -143,6 +201,7 @@ impl WavStream {
                 reason: "it is a directory".into(),
             });
         }
+        let (file, length_from_file) = with_data_length(file).map_err(|e| Error::io(path, e))?;
         let reader = hound::WavReader::new(BufReader::with_capacity(1 << 16, file))
             .map_err(|e| hound_error(path, e, 0, 0))?;
         let spec = reader.spec();
@@ -204,6 +263,7 @@ impl WavStream {
             source,
             frames_read: 0,
             pass_nonfinite: false,
+            length_from_file,
         })
     }
 
@@ -211,6 +271,13 @@ impl WavStream {
     /// detector) that reports them as faults; by default the read fails at the first.
     pub fn pass_nonfinite(&mut self) {
         self.pass_nonfinite = true;
+    }
+
+    /// Whether the header gave no data length, 0 or 0xFFFFFFFF as a recorder leaves a file it
+    /// did not close (or one it streams), and the file's own length was taken: the whole
+    /// frames between the header and the end of the file.
+    pub fn length_from_file(&self) -> bool {
+        self.length_from_file
     }
 
     /// What the header says.
@@ -342,6 +409,29 @@ impl WavStream {
 
 /// Maps hound's errors onto ours, with the file name. `frames_expected` is 0 while the header
 /// is being read.
+/// The file to read the header through: a data chunk that states no length (0 or
+/// 0xFFFFFFFF) but is followed by bytes reads as long as the whole frames of them.
+fn with_data_length(file: File) -> std::io::Result<(Patched, bool)> {
+    let len = file.metadata()?.len();
+    let mut patched = Patched {
+        file,
+        patch: None,
+        pos: 0,
+    };
+    if let Some((at, stated, block_align)) = data_chunk(&mut patched.file) {
+        let after = len.saturating_sub(at + 4);
+        if (stated == 0 || stated == u32::MAX) && after > 0 && block_align > 0 {
+            let align = u64::from(block_align);
+            let largest = u64::from(u32::MAX) - u64::from(u32::MAX) % align;
+            let whole = (after - after % align).min(largest);
+            patched.patch = Some((at, (whole as u32).to_le_bytes()));
+        }
+    }
+    patched.file.seek(SeekFrom::Start(0))?;
+    let from_file = patched.patch.is_some();
+    Ok((patched, from_file))
+}
+
 /// Bits per sample as the `fmt ` chunk of a RIFF file states them, if it lies in the first
 /// 4 KiB: for naming a format hound refuses without saying which.
 fn fmt_bits(path: &Path) -> Option<u16> {
