@@ -37,6 +37,17 @@ fn copy_recording(name: &str, dir: &Path) {
     }
 }
 
+/// A temporary folder holding `set/`, a copy of the named recordings of `data/regression`.
+fn set_of(names: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    for name in names {
+        copy_recording(name, &set);
+    }
+    (dir, set)
+}
+
 /// The `--json` summary on stdout.
 fn summary(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout)
@@ -60,12 +71,8 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn broken_recordings_are_named_and_the_good_ones_finish() {
-    let dir = tempfile::tempdir().unwrap();
-    let set = dir.path().join("set");
-    std::fs::create_dir(&set).unwrap();
-    copy_recording("sim0000", &set);
-    copy_recording("sim0002", &set);
     // Truncated: the header announces more frames than the data holds.
+    let (dir, set) = set_of(&["sim0000", "sim0002"]);
     let wav = std::fs::read(regression().join("sim0001.ultrasound.wav")).unwrap();
     std::fs::write(set.join("cut.ultrasound.wav"), &wav[..wav.len() / 2]).unwrap();
     // Not a WAV at all.
@@ -347,10 +354,7 @@ fn bad_shard_and_manifest_are_named() {
 
 #[test]
 fn table_by_default_nothing_when_quiet() {
-    let dir = tempfile::tempdir().unwrap();
-    let set = dir.path().join("set");
-    std::fs::create_dir(&set).unwrap();
-    copy_recording("sim0006", &set);
+    let (dir, set) = set_of(&["sim0006"]);
     let out = dir.path().join("out");
     let o = clotair(&["detect", s(&set), "--out", s(&out)]);
     assert!(o.status.success(), "{}", text(&o));
@@ -377,13 +381,9 @@ fn table_by_default_nothing_when_quiet() {
 /// check; `--json` counts them by kind, also for recordings that `--resume` reads back.
 #[test]
 fn faults_are_named_by_kind_with_what_to_check() {
-    let dir = tempfile::tempdir().unwrap();
-    let set = dir.path().join("set");
-    std::fs::create_dir(&set).unwrap();
     // sim0005 loses its coupling at 20 s; sim0006 reports no fault.
-    copy_recording("sim0005", &set);
-    copy_recording("sim0006", &set);
     // sim0001 with I and Q swapped: the blood turns the reverse way.
+    let (dir, set) = set_of(&["sim0005", "sim0006"]);
     let mut wav = WavStream::open(&regression().join("sim0001.ultrasound.wav")).unwrap();
     let rate = wav.info().sample_rate_hz;
     let mut iq = wav.read_to_end().unwrap();
