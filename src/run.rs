@@ -151,7 +151,8 @@ impl Segments {
     }
 }
 
-/// The detector configuration for a recording and its length, s (the longer stream).
+/// The detector configuration for a recording, where its streams end, and the notes on how
+/// its files were read.
 fn configure(
     rec: &Recording,
     options: &RunOptions,
