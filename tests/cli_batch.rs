@@ -572,6 +572,37 @@ fn an_unfinished_wav_is_read_to_its_end_and_said_so() {
     assert_eq!(json_done["recordings"][0]["notes"], serde_json::json!([]));
 }
 
+/// Thresholds the detector would refuse are named with their flag before any recording is
+/// read, by `detect` and by `eval` alike, and nothing is written.
+#[test]
+fn bad_thresholds_are_named_before_any_recording() {
+    let (dir, set) = set_of(&["sim0006"]);
+    let out = dir.path().join("out");
+    for (flags, said) in [
+        (&["--opt-on-sigma", "0"][..], "--opt-on-sigma 0: must be"),
+        (
+            &["--us-on-db", "-5"][..],
+            "--us-off-db 5 (the default) is above --us-on-db -5",
+        ),
+        (&["--us-off-db", "nan"][..], "the thresholds must be finite"),
+    ] {
+        for command in ["detect", "eval"] {
+            let mut args = vec![command, s(&set), "--out", s(&out)];
+            args.extend(flags);
+            let o = clotair(&args);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert!(!o.status.success(), "{command} {flags:?}");
+            assert!(
+                stderr.starts_with("error: ")
+                    && stderr.contains(said)
+                    && stderr.lines().count() == 1,
+                "{command} {flags:?}: {stderr}"
+            );
+            assert!(!out.join("sim0006.events.csv").exists());
+        }
+    }
+}
+
 /// `--segment-s` cuts a recording into parallel segments and writes the same events file,
 /// byte for byte, as one stream (`--segment-s 0`); a warm-up below the detector's memory is
 /// refused with a message naming the flag.

@@ -73,13 +73,14 @@ fn parse_warmup(text: &str) -> Result<u64, String> {
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct Tuning {
     /// Ultrasound: cell-to-background ratio that opens an event, dB.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub us_on_db: Option<f32>,
-    /// Ultrasound: ratio below which an event closes, dB.
-    #[arg(long)]
+    /// Ultrasound: ratio below which an event closes, dB (at most the opening one).
+    #[arg(long, allow_negative_numbers = true)]
     pub us_off_db: Option<f32>,
-    /// Optical: change that opens an event, in noise standard deviations.
-    #[arg(long)]
+    /// Optical: change that opens an event, in noise standard deviations (at least the
+    /// closing one).
+    #[arg(long, allow_negative_numbers = true)]
     pub opt_on_sigma: Option<f32>,
     /// Classify with the physical rules instead of the trained tree.
     #[arg(long)]
@@ -99,6 +100,39 @@ pub struct Tuning {
 }
 
 impl Tuning {
+    /// Checks the thresholds before any recording is read, naming the flag: the detector
+    /// refuses the same settings, but once per recording and without the flag's name.
+    pub fn check(&self) -> Result<(), String> {
+        let c = self.options().base.unwrap_or_default();
+        let (us, opt) = (c.ultrasound, c.optical);
+        // A flag and its value, marked when the user left it at its default.
+        let flag = |name: &str, given: Option<f32>, value: f32| match given {
+            Some(_) => format!("--{name} {value}"),
+            None => format!("--{name} {value} (the default)"),
+        };
+        let (on, off) = (
+            flag("us-on-db", self.us_on_db, us.on_db),
+            flag("us-off-db", self.us_off_db, us.off_db),
+        );
+        if !(us.on_db.is_finite() && us.off_db.is_finite()) {
+            return Err(format!(
+                "{on}, {off}: the thresholds must be finite numbers of dB"
+            ));
+        }
+        if us.off_db > us.on_db {
+            return Err(format!(
+                "{off} is above {on}: an event must close at or below the ratio that opens it"
+            ));
+        }
+        if !(opt.on_sigma.is_finite() && opt.on_sigma >= opt.off_sigma) {
+            return Err(format!(
+                "--opt-on-sigma {}: must be a finite number of standard deviations, at least the closing threshold ({})",
+                opt.on_sigma, opt.off_sigma
+            ));
+        }
+        Ok(())
+    }
+
     /// The run options these settings give.
     pub fn options(&self) -> RunOptions {
         let mut c = crate::detect::DetectorConfig::default();
@@ -560,6 +594,10 @@ fn fault_lines(summary: &Summary) -> Vec<String> {
 
 /// Runs `detect`.
 pub fn run(args: DetectArgs) -> ExitCode {
+    if let Err(e) = args.tuning.check() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     set_threads(args.threads);
     let started = Instant::now();
     if let Err(e) = std::fs::create_dir_all(&args.out) {

@@ -146,6 +146,10 @@ pub fn evaluate(
 
 /// Runs `eval`.
 pub fn run(args: EvalArgs) -> ExitCode {
+    if let Err(e) = args.tuning.check() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     set_threads(args.threads);
     let evaluation = evaluate(
         &args.dataset,
