@@ -140,29 +140,41 @@ impl Seek for Patched {
     }
 }
 
-/// Where a RIFF file's data chunk lies: the offset of its length field, the length it states,
-/// and the bytes per frame of its fmt chunk; `None` if the chunks do not lead to one.
-fn data_chunk(file: &mut File) -> Option<(u64, u32, u16)> {
-    let mut head = [0u8; 12];
-    file.read_exact(&mut head).ok()?;
+/// What a RIFF file's chunks state, read without hound: for a header hound reads wrong or
+/// refuses without saying why.
+#[derive(Default)]
+struct Riff {
+    /// Bytes per frame and bits per sample, from the fmt chunk.
+    block_align: Option<u16>,
+    bits: Option<u16>,
+    /// The offset of the data chunk's length field, and the length it states.
+    data: Option<(u64, u32)>,
+}
+
+/// Walks the chunks up to the data chunk (or as far as they lead).
+fn riff_chunks(file: &mut File) -> Riff {
+    let mut riff = Riff::default();
     let mut at = 12u64;
-    let mut block_align = None;
-    loop {
-        let mut chunk = [0u8; 8];
-        file.seek(SeekFrom::Start(at)).ok()?;
-        file.read_exact(&mut chunk).ok()?;
-        let size = u32::from_le_bytes(chunk[4..].try_into().ok()?);
+    let mut chunk = [0u8; 8];
+    while file.seek(SeekFrom::Start(at)).is_ok() && file.read_exact(&mut chunk).is_ok() {
+        let size = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
         match &chunk[..4] {
-            b"data" => return Some((at + 4, size, block_align?)),
+            b"data" => {
+                riff.data = Some((at + 4, size));
+                break;
+            }
             b"fmt " => {
-                let mut fmt = [0u8; 14];
-                file.read_exact(&mut fmt).ok()?;
-                block_align = Some(u16::from_le_bytes([fmt[12], fmt[13]]));
+                let mut fmt = [0u8; 16];
+                if file.read_exact(&mut fmt).is_ok() {
+                    riff.block_align = Some(u16::from_le_bytes([fmt[12], fmt[13]]));
+                    riff.bits = Some(u16::from_le_bytes([fmt[14], fmt[15]]));
+                }
             }
             _ => {}
         }
         at += 8 + u64::from(size) + u64::from(size % 2);
     }
+    riff
 }
 
 /// Where the samples come from after the header.
@@ -418,7 +430,8 @@ fn with_data_length(file: File) -> std::io::Result<(Patched, bool)> {
         patch: None,
         pos: 0,
     };
-    if let Some((at, stated, block_align)) = data_chunk(&mut patched.file) {
+    let riff = riff_chunks(&mut patched.file);
+    if let (Some((at, stated)), Some(block_align)) = (riff.data, riff.block_align) {
         let after = len.saturating_sub(at + 4);
         if (stated == 0 || stated == u32::MAX) && after > 0 && block_align > 0 {
             let align = u64::from(block_align);
@@ -432,28 +445,10 @@ fn with_data_length(file: File) -> std::io::Result<(Patched, bool)> {
     Ok((patched, from_file))
 }
 
-/// Bits per sample as the `fmt ` chunk of a RIFF file states them, if it lies in the first
-/// 4 KiB: for naming a format hound refuses without saying which.
+/// Bits per sample as the fmt chunk states them: for naming a format hound refuses without
+/// saying which.
 fn fmt_bits(path: &Path) -> Option<u16> {
-    let mut head = Vec::new();
-    File::open(path)
-        .ok()?
-        .take(4096)
-        .read_to_end(&mut head)
-        .ok()?;
-    let word = |at: usize| -> Option<u32> {
-        Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?))
-    };
-    let mut at = 12;
-    while at + 8 <= head.len() {
-        let size = word(at + 4)? as usize;
-        if &head[at..at + 4] == b"fmt " && size >= 16 {
-            let bits = head.get(at + 22..at + 24)?;
-            return Some(u16::from_le_bytes([bits[0], bits[1]]));
-        }
-        at += 8 + size + size % 2;
-    }
-    None
+    riff_chunks(&mut File::open(path).ok()?).bits
 }
 
 fn hound_error(path: &Path, e: hound::Error, frames_read: u64, frames_expected: u64) -> Error {
