@@ -151,6 +151,16 @@ fn simulate_bad_arguments_fail_cleanly() {
         "int8",
     ]);
     assert_fails_naming(&o, "int8");
+    for gain in ["60", "-50", "NaN"] {
+        let o = clotair(&[
+            "simulate",
+            "--out",
+            dir.path().to_str().unwrap(),
+            "--ultrasound-gain-db",
+            gain,
+        ]);
+        assert_fails_naming(&o, &format!("--ultrasound-gain-db {gain}"));
+    }
     // The output is a file, not a directory.
     let file = dir.path().join("plain");
     std::fs::write(&file, "x").unwrap();

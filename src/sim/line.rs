@@ -167,7 +167,7 @@ impl LineTruth {
             beam_ultrasound_mm: rng.random_range(4.0..10.0),
             beam_optical_mm: rng.random_range(1.0..3.0),
             hct,
-            blood_dbfs: rng.random_range(-34.0..-26.0),
+            blood_dbfs: rng.random_range(-34.0..-26.0) + options.ultrasound_gain_db,
             noise_floor_db: rng.random_range(15.0..35.0),
             mirror_db: rng.random_range(25.0..40.0),
             mirror_phase_rad: rng.random_range(0.0..std::f64::consts::TAU),

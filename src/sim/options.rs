@@ -95,6 +95,13 @@ pub struct SimOptions {
     /// The geometry still fits the drawn rate: a lower rate than that may alias the fastest
     /// Doppler shifts.
     pub record_rates_hz: (Option<u32>, Option<u32>),
+    /// Added to every ultrasound receiver's drawn gain, dB: the blood's echo, the emboli's and
+    /// the artifacts' all move by it before the converter clips them at full scale (the
+    /// receiver noise sits at its drawn depth under the blood, so only the clipping and the
+    /// converter's resolution change). The line, its events and the labels are those of the
+    /// same seed without it: a set can be written again as a receiver with less gain (whose
+    /// bubbles do not clip) or more would record it.
+    pub ultrasound_gain_db: f64,
 }
 
 /// Longest recording simulated: the whole recording is held in memory while it is generated,
@@ -168,6 +175,7 @@ impl SimOptions {
             format: SampleFormat::Int16,
             pulsatile: true,
             record_rates_hz: (None, None),
+            ultrasound_gain_db: 0.0,
         }
     }
 
