@@ -529,6 +529,58 @@ fn events_opened_while_the_blood_echo_rises_are_marked() {
     assert!(during.iter().all(|s| s.1), "{sightings:?}");
 }
 
+/// A receiver with more gain than the simulator's, after a haematocrit change: the blood's own
+/// speckle clips it (here about 6 dB under full scale, so that most hops hold a clipped
+/// sample). An event that opens then is marked as the blood's clipping (`BLOOD_CLIP_SHARE`),
+/// which the detector reports as an artifact; the same bubble (26 dB over the blood) with
+/// 19 dB less gain, the blood 24 dB under full scale and only the bubble's echo clipping, is
+/// not.
+#[test]
+fn events_opened_while_the_blood_itself_clips_are_marked() {
+    use clotair::detect::ultrasound::{UltrasoundPath, UsThresholds};
+    use num_complex::Complex32;
+    let bubble = (5.0, 0.03, 1200.0, 0.6);
+    let tone: Vec<f32> = ultrasound(7.0, &[bubble], 21)
+        .iter()
+        .zip(&ultrasound(7.0, &[], 21))
+        .map(|(w, b)| w - b)
+        .collect();
+    let sightings_at = |gain: f32| {
+        let us: Vec<f32> = forward_blood(7.0, 21)
+            .iter()
+            .zip(&tone)
+            .map(|(b, t)| (gain * (b + t)).clamp(-1.0, 1.0))
+            .collect();
+        let clipped = us.iter().filter(|x| x.abs() >= 1.0).count();
+        let mut path = UltrasoundPath::new(US_HZ, UsThresholds::default()).unwrap();
+        let mut sightings = Vec::new();
+        for iq in us.chunks_exact(2) {
+            path.process(Complex32::new(iq[0], iq[1]), false, &mut |s| {
+                sightings.push((s.start as f32 / US_HZ as f32, s.blood_clips, s.blood_rise))
+            });
+        }
+        (clipped, sightings)
+    };
+    let (clipped_quiet, quiet) = sightings_at(2.0);
+    let (clipped_loud, loud) = sightings_at(17.0);
+    // The bubble's own echo clips the quiet receiver; the loud blood clips it everywhere.
+    assert!(clipped_quiet > 0, "the bubble did not clip");
+    assert!(
+        clipped_loud > 100 * clipped_quiet,
+        "{clipped_loud} clipped samples loud, {clipped_quiet} quiet"
+    );
+    let bubble_in = |sightings: &[(f32, bool, bool)]| {
+        *sightings
+            .iter()
+            .find(|s| (s.0 - bubble.0).abs() < 0.05)
+            .unwrap_or_else(|| panic!("no sighting of the bubble: {sightings:?}"))
+    };
+    let (_, clips, rise) = bubble_in(&quiet);
+    assert!(!clips && !rise, "{quiet:?}");
+    let (_, clips, rise) = bubble_in(&loud);
+    assert!(clips && !rise, "{loud:?}");
+}
+
 /// A tone burst between two bins is measured at its own Doppler frequency, not at the nearer
 /// bin's (62.5 Hz apart at 8 kHz: the velocity ratio is read from it).
 #[test]

@@ -1115,7 +1115,7 @@ impl Detector {
             to_us(s.end, rate),
             Sensor::Ultrasound,
             mechanical,
-            s.coupling_return || s.blood_rise || s.broadband || s.turns_both_ways,
+            s.coupling_return || s.blood_rise || s.blood_clips || s.broadband || s.turns_both_ways,
             features(Some(f), upstream.as_ref()),
             Features {
                 ebr_db: f.ebr_db,
