@@ -9,6 +9,8 @@
 # Decisions are made on the tuning suite (scripts/tune/run.sh), never on these sets: this
 # script reports, it does not tune. CLOTAIR (default target/release/clotair, built here) picks
 # another binary, OUT (default out/heldout) where the events and eval.json files go.
+# ULTRASOUND_GAIN_DB=G records the same plans through a receiver with G dB more gain
+# (`simulate --ultrasound-gain-db`), under data/gainG/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -17,6 +19,7 @@ if [ -z "${CLOTAIR:-}" ]; then
     CLOTAIR=target/release/clotair
 fi
 OUT=${OUT:-out/heldout}
+GAIN_DB=${ULTRASOUND_GAIN_DB:-0}
 
 # name:seed, 24 recordings of 5 min each (data/README.md)
 SETS="eval:2002 holdout:4004 holdout2:6006 holdout3:7007 holdout4:8008 holdout5:9009
@@ -31,9 +34,10 @@ dirs=()
 for set in $SETS; do
     IFS=: read -r name seed <<<"$set"
     data="data/$name"
+    [ "$GAIN_DB" = 0 ] || data="data/gain$GAIN_DB/$name"
     if [ ! -f "$data/sim0023.labels.csv" ]; then
         "$CLOTAIR" simulate --out "$data" --seed "$seed" --count 24 --minutes 5 \
-            --preset realistic >&2
+            --preset realistic --ultrasound-gain-db="$GAIN_DB" >&2
     fi
     "$CLOTAIR" eval "$data" --quiet --out "$OUT/$name" "$@" >/dev/null
     dirs+=("$OUT/$name:$seed")
