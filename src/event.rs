@@ -89,6 +89,13 @@ pub enum FaultKind {
     /// for emboli travelling forward (positive Doppler frequencies, as the recording format
     /// defines them), so it is blind to them until this is put right.
     ReversedFlow,
+    /// Something other than an embolus clips the ultrasound receiver for
+    /// [`crate::detect::ultrasound::OVERLOAD_MIN_S`] or longer (see
+    /// [`crate::detect::ultrasound::BLOOD_CLIP_SHARE`]): a diathermy burst, or the blood's
+    /// own echo after a haematocrit change or with too much receiver gain. An embolus under
+    /// 30 dB EBR is not told from the clipped signal then, so the ultrasound is half blind
+    /// until it falls back.
+    Overload,
     /// The sensor's recording ends more than [`STREAM_END_GAP_S`] before the other's: from
     /// there on only the other sensor watched the line. Reported by the batch runner
     /// (`run::detect_recording`), which knows where each file ends; a device's streams do
@@ -110,17 +117,19 @@ impl FaultKind {
             FaultKind::FlatLine => "flat_line",
             FaultKind::NotANumber => "nan",
             FaultKind::ReversedFlow => "reversed_flow",
+            FaultKind::Overload => "overload",
             FaultKind::StreamEnded => "stream_ended",
         }
     }
 
     /// Every kind, in the order of the enum.
-    pub const ALL: [FaultKind; 6] = [
+    pub const ALL: [FaultKind; 7] = [
         FaultKind::LossOfCoupling,
         FaultKind::Saturation,
         FaultKind::FlatLine,
         FaultKind::NotANumber,
         FaultKind::ReversedFlow,
+        FaultKind::Overload,
         FaultKind::StreamEnded,
     ];
 

@@ -581,6 +581,61 @@ fn events_opened_while_the_blood_itself_clips_are_marked() {
     assert!(clips && !rise, "{loud:?}");
 }
 
+/// The blood's echo that clips the receiver for longer than `OVERLOAD_MIN_S` is an `overload`
+/// fault, from where a fifth of the frames had clipped until the share falls under a tenth;
+/// a bubble's own clipping, or a stretch shorter than the minimum, is not.
+#[test]
+fn blood_that_clips_the_receiver_is_an_overload_fault() {
+    use clotair::detect::ultrasound::OVERLOAD_MIN_S;
+    let bubbles = [(2.0, 0.03, 1200.0, 0.6), (6.5, 0.03, 1200.0, 0.6)];
+    let tone: Vec<f32> = ultrasound(9.0, &bubbles, 21)
+        .iter()
+        .zip(&ultrasound(9.0, &[], 21))
+        .map(|(w, b)| w - b)
+        .collect();
+    // The blood 19 dB louder (6 dB under full scale) for 2 s from 3 s, and for 0.3 s from 8 s.
+    let loud = |t: f32| (3.0..5.0).contains(&t) || (8.0..8.3).contains(&t);
+    let us: Vec<f32> = forward_blood(9.0, 21)
+        .iter()
+        .zip(&tone)
+        .enumerate()
+        .map(|(i, (b, t))| {
+            let g = if loud((i / 2) as f32 / US_HZ as f32) {
+                17.0
+            } else {
+                2.0
+            };
+            (g * b + 2.0 * t).clamp(-1.0, 1.0)
+        })
+        .collect();
+    for chunks in [&[32][..], &[1, 777, 4096]] {
+        let events = run(&config(true, false), &us, &[], chunks, &[1]);
+        let spans = fault_spans(&events, FaultKind::Overload);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        let (start, end) = spans[0];
+        assert!((3.0..3.1).contains(&start), "{spans:?}");
+        assert!((5.0..5.6).contains(&end), "{spans:?}");
+        let onset = events
+            .iter()
+            .find(|e| e.fault == Some(FaultKind::Overload) && !e.cleared)
+            .unwrap();
+        let recognised = secs(onset.detected_us) - start;
+        assert!(
+            (OVERLOAD_MIN_S - 0.05..OVERLOAD_MIN_S + 0.05).contains(&recognised),
+            "recognised {recognised} s after its start"
+        );
+        // The bubbles in the blood 24 dB under full scale clipped the receiver themselves.
+        for (t, ..) in bubbles {
+            assert!(
+                events
+                    .iter()
+                    .any(|e| e.class == Class::Air && (secs(e.start_us) - t).abs() < 0.05),
+                "no air at {t} s: {events:?}"
+            );
+        }
+    }
+}
+
 /// A tone burst between two bins is measured at its own Doppler frequency, not at the nearer
 /// bin's (62.5 Hz apart at 8 kHz: the velocity ratio is read from it).
 #[test]

@@ -551,6 +551,9 @@ fn fault_advice(kind: FaultKind) -> &'static str {
         FaultKind::ReversedFlow => {
             "the blood's Doppler signal turns the reverse way: the probe is clamped on against the flow, I and Q are swapped, or the line ran backwards; air is not watched for until it is put right"
         }
+        FaultKind::Overload => {
+            "the ultrasound receiver clipped on something other than emboli (diathermy, or the blood's own echo after a haematocrit change or with too much gain): emboli under 30 dB were not told from it meanwhile"
+        }
         FaultKind::StreamEnded => {
             "one sensor's file ends more than a second before the other's: only the other sensor watched the rest"
         }

@@ -700,6 +700,17 @@ impl Detector {
             if front.factor() > 1 && us.at_segment_start() {
                 front.snap();
             }
+            if let Some(f) = us.take_overload() {
+                // In the monitor's input samples, as its own faults are.
+                let k = front.factor() as u64;
+                let f = FaultReport {
+                    start: f.start * k,
+                    ready: f.ready * k,
+                    ..f
+                };
+                let item = Item::Fault(Sensor::Ultrasound, f);
+                let _ = pending.push(Pending::at(f.start, f.ready, input_rate, 0, item));
+            }
             let wait = simultaneous_us + opt_delay;
             if let Some((start, ready)) = us.take_passage_opened() {
                 let _ = pending.push(Pending::at(start, ready, rate, wait, Item::PassageOpened));
@@ -872,6 +883,13 @@ impl Detector {
                 .unwrap_or(1);
                 if sensor == Sensor::Optical {
                     self.note_optical_fault(&f, rate);
+                }
+                // A receiver held at full scale is a saturation: its overload adds nothing.
+                if f.kind == FaultKind::Overload
+                    && !f.cleared
+                    && self.open_faults[0][FaultKind::Saturation as usize] != u64::MAX
+                {
+                    return;
                 }
                 let coupling = sensor == Sensor::Ultrasound && f.kind == FaultKind::LossOfCoupling;
                 if f.cleared {
