@@ -383,6 +383,9 @@ fn saturation_is_a_fault() {
         (spans[0].0 - 2.0).abs() < 0.05 && (3.0..3.15).contains(&spans[0].1),
         "{spans:?}"
     );
+    // The receiver held at full scale overloads it too: the saturation says so already.
+    let overloads = fault_spans(&events, FaultKind::Overload);
+    assert!(overloads.is_empty(), "{overloads:?}");
 }
 
 #[test]

@@ -887,7 +887,9 @@ impl Detector {
                 // A receiver held at full scale is a saturation: its overload adds nothing.
                 if f.kind == FaultKind::Overload
                     && !f.cleared
-                    && self.open_faults[0][FaultKind::Saturation as usize] != u64::MAX
+                    && self
+                        .open_fault(Sensor::Ultrasound, FaultKind::Saturation)
+                        .is_some_and(|start| *start != u64::MAX)
                 {
                     return;
                 }
