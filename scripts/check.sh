@@ -40,6 +40,9 @@ if [ -x scripts/firmware.sh ]; then
     step "firmware under QEMU"
     # 22 s of sim0000: both sensors, and a slug followed through the optical beam; of sim0005:
     # the ultrasound alone, and a slug followed through its beam.
+    # The `clotair detect` reference is the dev build the tests step made (same events as the
+    # release build, which would cost two more minutes to compile).
+    export FIRMWARE_CLI_PROFILE=dev
     FIRMWARE_SECONDS=22 scripts/firmware.sh
     FIRMWARE_RECORDING=data/regression/sim0005 FIRMWARE_SECONDS=22 scripts/firmware.sh
 fi

@@ -12,6 +12,10 @@
 #                       host runner with the same no_std library build (runner), or cli when
 #                       the CLI has `detect`, else runner (auto, the default)
 #   FIRMWARE_DENY_F64   1: fail when f64 soft-float is reachable from push_* (default: report)
+#   FIRMWARE_CLI_PROFILE  cargo profile of the `clotair detect` reference (default release;
+#                       scripts/check.sh passes dev, which its tests have just built: the two
+#                       profiles give byte-identical events, and the release build alone would
+#                       cost CI about two minutes)
 #   Budgets: FLASH_MAX_KIB=128 RAM_MAX_KIB=32 CPU_MAX_PERCENT=20 CORE_MHZ=100
 #            BLOCK_MAX_PERCENT=50 (the longest block of each sensor, share of its real-time period)
 set -euo pipefail
@@ -28,6 +32,7 @@ FLASH_MAX_KIB=${FLASH_MAX_KIB:-128}
 RAM_MAX_KIB=${RAM_MAX_KIB:-32}
 CPU_MAX_PERCENT=${CPU_MAX_PERCENT:-20}
 CORE_MHZ=${CORE_MHZ:-100}
+CLI_PROFILE=${FIRMWARE_CLI_PROFILE:-release}
 BLOCK_MAX_PERCENT=${BLOCK_MAX_PERCENT:-50}
 HOST_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 HOST_BIN=$FW/target/host/$HOST_TRIPLE/release/clotair-firmware-host
@@ -77,7 +82,8 @@ echo "$RECORDING: first $SECONDS_EMBED s -> $CUT"
 step "host reference"
 if [ "$REFERENCE" = auto ] || [ "$REFERENCE" = cli ]; then
     # `clotair detect` once the CLI has it (it writes DIR/NAME.events.csv).
-    if cargo run --release --locked -q -- detect "$CUT" --out "$OUT/cli" >"$OUT/cli.log" 2>&1 \
+    if cargo run --profile "$CLI_PROFILE" --locked -q -- detect "$CUT" --out "$OUT/cli" \
+        >"$OUT/cli.log" 2>&1 \
         && [ -f "$OUT/cli/$NAME.events.csv" ]; then
         REFERENCE=cli
     elif [ "$REFERENCE" = cli ]; then
