@@ -38,7 +38,7 @@ HOST_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 HOST_BIN=$FW/target/host/$HOST_TRIPLE/release/clotair-firmware-host
 ELF=$FW/target/thumbv7em-none-eabihf/release/clotair-firmware-m4
 
-step() { printf '\n-- %s\n' "$*"; }
+step() { printf '\n-- %s (at %d s)\n' "$*" "$SECONDS"; }
 fail() { printf 'FIRMWARE CHECK FAILED: %s\n' "$*" >&2; exit 1; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
