@@ -151,15 +151,22 @@ fn simulate_bad_arguments_fail_cleanly() {
         "int8",
     ]);
     assert_fails_naming(&o, "int8");
-    for gain in ["60", "-50", "NaN"] {
+    for (flag, gain) in [
+        ("--ultrasound-gain-db", "60"),
+        ("--ultrasound-gain-db", "-50"),
+        ("--ultrasound-gain-db", "NaN"),
+        ("--optical-gain-db", "20"),
+        ("--optical-gain-db", "-70"),
+        ("--optical-gain-db", "inf"),
+    ] {
         let o = clotair(&[
             "simulate",
             "--out",
             dir.path().to_str().unwrap(),
-            "--ultrasound-gain-db",
+            flag,
             gain,
         ]);
-        assert_fails_naming(&o, &format!("--ultrasound-gain-db {gain}"));
+        assert_fails_naming(&o, &format!("{flag} {gain}"));
     }
     // The output is a file, not a directory.
     let file = dir.path().join("plain");

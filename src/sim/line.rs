@@ -173,7 +173,8 @@ impl LineTruth {
             mirror_phase_rad: rng.random_range(0.0..std::f64::consts::TAU),
             k_red_per_mm: k_red,
             k_ir_per_mm: k_red * ir_ratio,
-            empty_level: [rng.random_range(0.6..0.95), rng.random_range(0.6..0.95)],
+            empty_level: [rng.random_range(0.6..0.95), rng.random_range(0.6..0.95)]
+                .map(|level| level * 10f64.powf(options.optical_gain_db / 20.0)),
             optical_pump_ripple: rng.random_range(0.002..0.02),
             optical_snr_db: rng.random_range(40.0..60.0),
             led_drift: [rng.random_range(0.002..0.02), rng.random_range(0.002..0.02)],
