@@ -142,3 +142,52 @@ fn a_receiver_with_less_gain_finds_the_same_emboli() {
     assert!(drawn.air.positives >= 20 && drawn.clot.positives >= 10);
     replayed::assert_scores_as(&drawn, &less, "with 15 dB less gain", (1, 1));
 }
+
+/// The red channel's median reading, in 16-bit converter steps, of the median recording under
+/// `dir`: how coarsely the converter sees the blood.
+fn optical_median_steps(dir: &Path) -> f32 {
+    let mut medians = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().ends_with(".optical.wav") {
+            let mut wav = WavStream::open(&path).unwrap();
+            let mut red: Vec<f32> = wav.read_to_end().unwrap().into_iter().step_by(2).collect();
+            red.sort_by(f32::total_cmp);
+            medians.push(red[red.len() / 2] * 32768.0);
+        }
+    }
+    medians.sort_by(f32::total_cmp);
+    medians[medians.len() / 2]
+}
+
+/// An optical chain with 40 dB less gain than the simulator's puts the blood's light a few
+/// hundred converter steps over zero, with the sensor noise under one step: the reading is a
+/// staircase. Before the optical path's noise level was floored at the converter's rounding,
+/// each step stood many "standard deviations" tall (measured on `data/tune4`'s plans, 2 h:
+/// 151 false alarms, 0 with the floor; air 159 → 159, clots 42 → 40).
+#[test]
+fn a_dim_optical_channel_finds_the_same_emboli() {
+    let score = |gain_db: f64| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = Preset::Dense.options(60.0);
+        options.optical_gain_db = gain_db;
+        simulate_dataset(dir.path(), &options, 3005, 4, &|| {}).unwrap();
+        let steps = optical_median_steps(dir.path());
+        let e = evaluate(dir.path(), None, true, &RunOptions::default());
+        assert!(e.failures.is_empty(), "{:?}", e.failures);
+        (steps, e.report)
+    };
+    let (steps_drawn, drawn) = score(0.0);
+    let (steps_dim, dim) = score(-40.0);
+    println!(
+        "red median: {steps_drawn} converter steps at the drawn gain, {steps_dim} 40 dB under"
+    );
+    assert!(steps_dim < 400.0, "{steps_dim} steps");
+    println!(
+        "drawn gain:\n{}\n40 dB less:\n{}",
+        drawn.table(),
+        dim.table()
+    );
+    assert!(drawn.air.positives >= 20 && drawn.clot.positives >= 10);
+    replayed::assert_scores_as(&drawn, &dim, "with 40 dB less optical gain", (1, 1));
+}

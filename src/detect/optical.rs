@@ -61,6 +61,10 @@ const RIPPLE_MIN_SNR: f32 = 4.0;
 /// step (haematocrit, reseat, lamp), not the pump's ripple, and stays out of the reference.
 const COLOUR_MAX_STEP: f32 = 0.1;
 
+/// Standard deviation of rounding to a converter's step, in steps (1/√12): the least noise
+/// a quantised reading carries, however quiet the sensor behind it.
+const QUANTUM_SIGMA: f32 = 0.288_675_13;
+
 /// The least the local line may predict, relative to the baseline (1 + change): 5 % of
 /// the baseline's light.
 const MIN_LINE: f32 = 0.05;
@@ -279,6 +283,13 @@ pub struct OpticalPath {
     stride: u32,
     noise_mad: f32,
     noise_alpha: f32,
+    /// Each channel's previous reading, and the smallest non-zero step between two of its
+    /// readings so far (0 until one is seen): the converter's step, for a quantised stream.
+    prev_x: [f32; 2],
+    quantum: [f32; 2],
+    /// The converter's step as a change of the detection statistic (relative to the
+    /// baseline, averaged like the channels), at the latest sample.
+    quantum_rel: f32,
     warmup: u64,
     hangover: u32,
     max_freeze: u64,
@@ -386,6 +397,9 @@ impl OpticalPath {
             addr_of_mut!((*p).stride).write(stride);
             addr_of_mut!((*p).noise_mad).write(0.0);
             addr_of_mut!((*p).noise_alpha).write(1.0 - libm::expf(-1.0 / (NOISE_TAU_S * fs)));
+            addr_of_mut!((*p).prev_x).write([f32::NAN; 2]);
+            addr_of_mut!((*p).quantum).write([0.0; 2]);
+            addr_of_mut!((*p).quantum_rel).write(0.0);
             addr_of_mut!((*p).warmup).write((WARMUP_S * fs) as u64);
             addr_of_mut!((*p).hangover).write(((th.hangover_ms * 1e-3 * fs) as u32).max(1));
             addr_of_mut!((*p).max_freeze).write((MAX_FREEZE_S * fs) as u64);
@@ -428,6 +442,9 @@ impl OpticalPath {
             stride: _,
             noise_mad: _,
             noise_alpha: _,
+            prev_x: _,
+            quantum: _,
+            quantum_rel: _,
             warmup: _,
             hangover: _,
             max_freeze: _,
@@ -502,6 +519,29 @@ impl OpticalPath {
     pub fn noise_sigma(&self) -> f32 {
         // Mean absolute deviation of a Gaussian is σ·√(2/π).
         self.noise_mad * 1.2533
+    }
+
+    /// The noise level the thresholds and features stand on: the estimate, but never under
+    /// the converter's rounding. A dim channel whose sensor noise is under one step reads as
+    /// a staircase: between steps the estimate falls towards zero, and each step of the
+    /// reading would then stand many "standard deviations" tall.
+    fn detection_sigma(&self) -> f32 {
+        self.noise_sigma()
+            .max(QUANTUM_SIGMA * self.quantum_rel)
+            .max(1e-7)
+    }
+
+    /// Learns each channel's converter step from the smallest non-zero change between two
+    /// successive readings (a stream of floats has none worth the name, and gets no floor).
+    fn learn_quantum(&mut self, x: [f32; 2]) {
+        let channels = self.prev_x.iter_mut().zip(&mut self.quantum).zip(x);
+        for ((prev, quantum), x) in channels.take(self.channels) {
+            let d = libm::fabsf(x - *prev);
+            if d > 0.0 && (*quantum == 0.0 || d < *quantum) {
+                *quantum = d;
+            }
+            *prev = x;
+        }
     }
 
     /// A possible slug's passage that has ended since the last call, if any: followed from an
@@ -596,6 +636,7 @@ impl OpticalPath {
         let n = self.clock.samples();
         self.clock.tick();
         self.follow(n, x);
+        self.learn_quantum(x);
         if crate::dsp::is_multiple(n + 1, self.snap_every) {
             self.noise_mad = crate::dsp::snap(self.noise_mad);
         }
@@ -610,6 +651,7 @@ impl OpticalPath {
         // so that the event never enters a later fit.
         let mut rel = [0.0f32; 2];
         let mut have_baseline = true;
+        let mut quantum_rel = 0.0;
         for c in 0..self.channels {
             let b = self.baseline[c].median();
             if !(b.is_finite() && libm::fabsf(b) > 1e-6) {
@@ -617,6 +659,7 @@ impl OpticalPath {
                 self.trend[c].push(0.0);
                 continue;
             }
+            quantum_rel += self.quantum[c] / libm::fabsf(b);
             let r = x[c] / b - 1.0;
             let line = if let Some(since) = frozen_for {
                 let at = self.onset_line[c].at(since.min(self.trend_hold) as f32);
@@ -636,6 +679,7 @@ impl OpticalPath {
         } else {
             rel[0]
         };
+        self.quantum_rel = quantum_rel / self.channels as f32;
         // A short moving average matched to the briefest bubbles (1–50 ms in the beam,
         // signal model): √L less sensor noise, next to nothing lost of an event.
         self.smooth[self.smooth_pos] = z_raw;
@@ -660,7 +704,7 @@ impl OpticalPath {
             return;
         }
 
-        let sigma = self.noise_sigma().max(1e-7);
+        let sigma = self.detection_sigma();
         let on_level = (self.th.on_sigma * sigma).max(self.th.min_delta);
         let off_level = (self.th.off_sigma * sigma).max(0.5 * self.th.min_delta);
         let az = libm::fabsf(z);
@@ -794,7 +838,7 @@ impl OpticalPath {
             self.close(&acc);
             if !acc.reported {
                 let n = self.clock.samples();
-                let sigma = self.noise_sigma().max(1e-7);
+                let sigma = self.detection_sigma();
                 self.report(self.sighting(&acc, n, false, sigma), out);
             }
         }
