@@ -6,10 +6,11 @@
 use std::path::Path;
 
 use clotair::cli::eval::evaluate;
+use clotair::eval::Report;
 use clotair::event::{Class, Event};
 use clotair::io::{self, write_wav, Label, SampleFormat, WavStream};
 use clotair::run::{detect_recording, RunOptions};
-use clotair::sim::{simulate_dataset, Preset};
+use clotair::sim::{simulate_dataset, Preset, SimOptions};
 
 mod replayed;
 
@@ -95,6 +96,17 @@ fn a_burst_that_clips_a_hotter_receiver_raises_no_alarm() {
     );
 }
 
+/// Four dense minutes from `seed` simulated with `options`: what `measure` reads in their
+/// WAVs, and their evaluation.
+fn dense_set<T>(options: &SimOptions, seed: u64, measure: impl Fn(&Path) -> T) -> (T, Report) {
+    let dir = tempfile::tempdir().unwrap();
+    simulate_dataset(dir.path(), options, seed, 4, &|| {}).unwrap();
+    let measured = measure(dir.path());
+    let e = evaluate(dir.path(), None, true, &RunOptions::default());
+    assert!(e.failures.is_empty(), "{:?}", e.failures);
+    (measured, e.report)
+}
+
 /// The ultrasound samples under `dir` at full scale (clipped).
 fn clipped_ultrasound(dir: &Path) -> usize {
     let mut clipped = 0;
@@ -118,14 +130,9 @@ fn clipped_ultrasound(dir: &Path) -> usize {
 #[test]
 fn a_receiver_with_less_gain_finds_the_same_emboli() {
     let score = |gain_db: f64| {
-        let dir = tempfile::tempdir().unwrap();
         let mut options = Preset::Dense.options(60.0);
         options.ultrasound_gain_db = gain_db;
-        simulate_dataset(dir.path(), &options, 3003, 4, &|| {}).unwrap();
-        let clipped = clipped_ultrasound(dir.path());
-        let e = evaluate(dir.path(), None, true, &RunOptions::default());
-        assert!(e.failures.is_empty(), "{:?}", e.failures);
-        (clipped, e.report)
+        dense_set(&options, 3003, clipped_ultrasound)
     };
     let (clipped_at_drawn_gain, drawn) = score(0.0);
     let (clipped_with_less_gain, less) = score(-15.0);
@@ -168,14 +175,9 @@ fn optical_median_steps(dir: &Path) -> f32 {
 #[test]
 fn a_dim_optical_channel_finds_the_same_emboli() {
     let score = |gain_db: f64| {
-        let dir = tempfile::tempdir().unwrap();
         let mut options = Preset::Dense.options(60.0);
         options.optical_gain_db = gain_db;
-        simulate_dataset(dir.path(), &options, 3005, 4, &|| {}).unwrap();
-        let steps = optical_median_steps(dir.path());
-        let e = evaluate(dir.path(), None, true, &RunOptions::default());
-        assert!(e.failures.is_empty(), "{:?}", e.failures);
-        (steps, e.report)
+        dense_set(&options, 3005, optical_median_steps)
     };
     let (steps_drawn, drawn) = score(0.0);
     let (steps_dim, dim) = score(-40.0);
