@@ -533,6 +533,9 @@ impl OpticalPath {
 
     /// Learns each channel's converter step from the smallest non-zero change between two
     /// successive readings (a stream of floats has none worth the name, and gets no floor).
+    /// The step is learnt before the sample is judged, so the first step of a staircase is
+    /// already floored; a segment cut from a long recording (`run`'s segment mode) learns the
+    /// same step from its warm-up, since any change of one step is the smallest there is.
     fn learn_quantum(&mut self, x: [f32; 2]) {
         let channels = self.prev_x.iter_mut().zip(&mut self.quantum).zip(x);
         for ((prev, quantum), x) in channels.take(self.channels) {
