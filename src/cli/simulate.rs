@@ -86,21 +86,29 @@ pub fn run(args: SimulateArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if !(-40.0..=20.0).contains(&args.ultrasound_gain_db) {
-        eprintln!(
-            "error: --ultrasound-gain-db {} is outside -40..20 (the blood would sit under the \
-             16-bit converter's resolution or above full scale)",
-            args.ultrasound_gain_db
-        );
-        return ExitCode::FAILURE;
-    }
-    if !(-60.0..=10.0).contains(&args.optical_gain_db) {
-        eprintln!(
-            "error: --optical-gain-db {} is outside -60..10 (the blood would read a few steps of \
-             the 16-bit converter, or the empty tube far above full scale)",
-            args.optical_gain_db
-        );
-        return ExitCode::FAILURE;
+    for (name, gain, range, beyond) in [
+        (
+            "--ultrasound-gain-db",
+            args.ultrasound_gain_db,
+            -40.0..=20.0,
+            "the blood would sit under the 16-bit converter's resolution or above full scale",
+        ),
+        (
+            "--optical-gain-db",
+            args.optical_gain_db,
+            -60.0..=10.0,
+            "the blood would read a few steps of the 16-bit converter, or the empty tube far \
+             above full scale",
+        ),
+    ] {
+        if !range.contains(&gain) {
+            eprintln!(
+                "error: {name} {gain} is outside {}..{} ({beyond})",
+                range.start(),
+                range.end()
+            );
+            return ExitCode::FAILURE;
+        }
     }
     let mut options = args.preset.options(duration_s);
     options.ultrasound_gain_db = args.ultrasound_gain_db;
