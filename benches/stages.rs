@@ -15,7 +15,7 @@ mod support;
 use std::hint::black_box;
 
 use clotair::detect::classify::{self, FeatureVector, N_FEATURES};
-use clotair::detect::faults::FaultMonitor;
+use clotair::detect::faults::{OpticalMonitor, UltrasoundMonitor};
 use clotair::detect::optical::{OptThresholds, OpticalPath};
 use clotair::detect::ultrasound::{UltrasoundPath, UsThresholds};
 use clotair::dsp::biquad::{SosState, SosStateIq};
@@ -144,7 +144,7 @@ fn paths(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("faults", |b| {
         b.iter_batched_ref(
-            || FaultMonitor::new(US_RATE_HZ, 2, true),
+            || UltrasoundMonitor::new(US_RATE_HZ, 2),
             |m| {
                 let mut k = 0u32;
                 for p in black_box(&t.iq[..2 * n]).chunks_exact(2) {
@@ -177,7 +177,7 @@ fn paths(c: &mut Criterion) {
     g.throughput(Throughput::Elements(m as u64));
     g.bench_function("faults", |b| {
         b.iter_batched_ref(
-            || FaultMonitor::new(OPT_RATE_HZ, 2, false),
+            || OpticalMonitor::new(OPT_RATE_HZ, 2),
             |mon| {
                 let mut k = 0u32;
                 for p in black_box(opt).chunks_exact(2) {

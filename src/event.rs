@@ -101,6 +101,12 @@ pub enum FaultKind {
     /// (`run::detect_recording`), which knows where each file ends; a device's streams do
     /// not end.
     StreamEnded,
+    /// The optical readings stand below zero, where no light can be (the contract's reading
+    /// is `gain · exp(…)`, darkness at 0): the chain's zero is not darkness, as with an
+    /// offset-binary converter or a bipolar scale. Every relative change of the light would be
+    /// read with the wrong size and sign, so the optical sensor is not watched until it reads
+    /// at or over zero again (see [`crate::detect::faults::NEGATIVE_HOLD_BLOCKS`]).
+    NegativeLight,
 }
 
 /// Streams of one recording whose ends are further apart than this (s) are reported as a
@@ -119,11 +125,12 @@ impl FaultKind {
             FaultKind::ReversedFlow => "reversed_flow",
             FaultKind::Overload => "overload",
             FaultKind::StreamEnded => "stream_ended",
+            FaultKind::NegativeLight => "negative_light",
         }
     }
 
     /// Every kind, in the order of the enum.
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::LossOfCoupling,
         FaultKind::Saturation,
         FaultKind::FlatLine,
@@ -131,6 +138,7 @@ impl FaultKind {
         FaultKind::ReversedFlow,
         FaultKind::Overload,
         FaultKind::StreamEnded,
+        FaultKind::NegativeLight,
     ];
 
     /// Parses the word of the `fault` column.

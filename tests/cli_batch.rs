@@ -382,8 +382,25 @@ fn table_by_default_nothing_when_quiet() {
 #[test]
 fn faults_are_named_by_kind_with_what_to_check() {
     // sim0005 loses its coupling at 20 s; sim0006 reports no fault.
-    // sim0001 with I and Q swapped: the blood turns the reverse way.
+    // sim0001 with I and Q swapped: the blood turns the reverse way. sim0000's light on an
+    // offset-binary scale (`2x − 1`): darkness at −1, the blood's light under zero.
     let (dir, set) = set_of(&["sim0005", "sim0006"]);
+    let mut wav = WavStream::open(&regression().join("sim0000.optical.wav")).unwrap();
+    let (rate, channels) = (wav.info().sample_rate_hz, wav.info().channels);
+    let light: Vec<f32> = wav
+        .read_to_end()
+        .unwrap()
+        .into_iter()
+        .map(|x| 2.0 * x - 1.0)
+        .collect();
+    write_wav(
+        &set.join("offset.optical.wav"),
+        channels,
+        rate,
+        SampleFormat::Int16,
+        &light,
+    )
+    .unwrap();
     let mut wav = WavStream::open(&regression().join("sim0001.ultrasound.wav")).unwrap();
     let rate = wav.info().sample_rate_hz;
     let mut iq = wav.read_to_end().unwrap();
@@ -421,18 +438,24 @@ fn faults_are_named_by_kind_with_what_to_check() {
             && reversed.contains("I and Q are swapped"),
         "{reversed}"
     );
+    let offset = line("negative_light");
+    assert!(
+        offset.starts_with("fault negative_light: 1 in 1 recording (offset): ")
+            && offset.contains("darkness"),
+        "{offset}"
+    );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("fault ")).count(),
-        2
+        3
     );
 
     let o = clotair(&["detect", s(&set), "--out", s(&out), "--resume", "--json"]);
     assert!(o.status.success(), "{}", text(&o));
     let json = summary(&o);
-    assert_eq!(names(&json, "skipped").len(), 3);
+    assert_eq!(names(&json, "skipped").len(), 4);
     assert_eq!(
         json["totals"]["events"]["faults"],
-        serde_json::json!({"loss_of_coupling": 1, "reversed_flow": 1})
+        serde_json::json!({"loss_of_coupling": 1, "negative_light": 1, "reversed_flow": 1})
     );
     for r in json["recordings"].as_array().unwrap() {
         let faults = r["events"]["faults"].as_object().unwrap();

@@ -916,6 +916,45 @@ fn optical_flat_line_and_nan_are_faults() {
     assert_eq!(nan, [(3.0, 3.001)], "{events:?}");
 }
 
+/// From 2 s to 8 s the optical readings `x` come as `2x − 1`, an offset-binary scale: the
+/// red stands under zero, where no light can be. The fault spans that stretch, and nothing the
+/// optical path sights is judged until 20 s of readings at or over zero: the bubbles read on
+/// the wrong scale (at 4 and 6 s) and in the hold (at 15 s) raise no alarm, the ones before
+/// and after it (at 1 and 29 s) do. Without the fault, the wrong scale's bubbles alarmed.
+#[test]
+fn light_under_zero_is_a_fault_and_is_not_judged() {
+    let bubbles: Vec<(f32, f32, f32)> = [1.0, 4.0, 6.0, 15.0, 29.0]
+        .iter()
+        .map(|&t| (t, 0.01, 0.05))
+        .collect();
+    let mut opt = optical(31.0, &bubbles, 9);
+    let wrong = 2 * 2 * OPT_HZ as usize..2 * 8 * OPT_HZ as usize;
+    for v in &mut opt[wrong] {
+        *v = 2.0 * *v - 1.0;
+    }
+    let events = run(&config(false, true), &[], &opt, &[1], &[50]);
+    assert_eq!(
+        fault_spans(&events, FaultKind::NegativeLight),
+        [(2.0, 8.0)],
+        "{events:?}"
+    );
+    let ready = events
+        .iter()
+        .find(|e| e.fault == Some(FaultKind::NegativeLight) && e.cleared)
+        .map(|e| secs(e.detected_us));
+    assert_eq!(ready, Some(28.0), "{events:?}");
+    let alarms: Vec<(Class, f32)> = events
+        .iter()
+        .filter(|e| e.class.is_alarm())
+        .map(|e| (e.class, secs(e.start_us)))
+        .collect();
+    assert_eq!(alarms.len(), 2, "{alarms:?}");
+    for ((class, start), expected) in alarms.into_iter().zip([1.0, 29.0]) {
+        assert_eq!(class, Class::Air);
+        assert!((start - expected).abs() < 0.02, "{start} s: {events:?}");
+    }
+}
+
 #[test]
 fn bad_configuration_is_an_error_naming_the_parameter() {
     use clotair::detect::ConfigError;

@@ -557,6 +557,9 @@ fn fault_advice(kind: FaultKind) -> &'static str {
         FaultKind::StreamEnded => {
             "one sensor's file ends more than a second before the other's: only the other sensor watched the rest"
         }
+        FaultKind::NegativeLight => {
+            "the optical readings stand below zero, where no light can be: the chain's zero is not darkness (an offset-binary or bipolar converter?); rescale the optical WAV so that darkness reads 0. The optical sensor was not watched meanwhile"
+        }
     }
 }
 

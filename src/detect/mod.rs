@@ -47,7 +47,7 @@ use crate::line::LineGeometry;
 
 use air::{AirLedger, AirLimits};
 use classify::{features, Decision, FeatureVector};
-use faults::{FaultMonitor, FaultReport};
+use faults::{FaultReport, OpticalMonitor, UltrasoundMonitor};
 use front::{OptFront, UsFront};
 use optical::{OptFeatures, OptPassage, OptSighting, OptThresholds, OpticalPath};
 use time::{ms_to_us, to_us};
@@ -149,6 +149,9 @@ pub const VELOCITY_MAX_AGE_S: u64 = 30;
 /// (and `tests/segments.rs` checks it, every field bit for bit).
 pub const MEMORY_S: u64 = VELOCITY_MAX_AGE_S + 5;
 const _: () = assert!(optical::MAX_PASSAGE_S + 2.0 < MEMORY_S as f32);
+const _: () = assert!(
+    (faults::NEGATIVE_HOLD_BLOCKS + 1) as f32 * faults::SATURATION_BLOCK_S < MEMORY_S as f32
+);
 
 /// Everything the detector is configured with.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -320,8 +323,8 @@ struct Transit {
 /// nineteenth session's other changes; see the README's Firmware section).
 #[repr(C)]
 pub struct Detector {
-    us_faults: Option<FaultMonitor>,
-    opt_faults: Option<FaultMonitor>,
+    us_faults: Option<UltrasoundMonitor>,
+    opt_faults: Option<OpticalMonitor>,
     us_ended: bool,
     opt_ended: bool,
     has_us: bool,
@@ -520,12 +523,12 @@ impl Detector {
             addr_of_mut!((*p).us_faults).write(
                 config
                     .ultrasound_rate_hz
-                    .map(|r| FaultMonitor::new(r, 2, true)),
+                    .map(|r| UltrasoundMonitor::new(r, 2)),
             );
             addr_of_mut!((*p).opt_faults).write(
                 config
                     .optical_rate_hz
-                    .map(|r| FaultMonitor::new(r, config.optical_channels, false)),
+                    .map(|r| OpticalMonitor::new(r, config.optical_channels)),
             );
             addr_of_mut!((*p).us_ended).write(config.ultrasound_rate_hz.is_none());
             addr_of_mut!((*p).opt_ended).write(config.optical_rate_hz.is_none());
@@ -753,15 +756,21 @@ impl Detector {
             let Some(clean) = front.push(clean) else {
                 continue;
             };
+            // Light under zero is read on the wrong scale: the path goes on learning, but
+            // what it sights meanwhile is dropped (the fault says the sensor is not watched).
+            let watched = !monitor.light_negative();
             opt.process(clean, &mut |s: OptSighting| {
                 let wait = simultaneous_us + us_delay;
-                let _ = pending.push(Pending::at(s.start, s.ready, rate, wait, Item::Opt(s)));
+                if watched {
+                    let _ = pending.push(Pending::at(s.start, s.ready, rate, wait, Item::Opt(s)));
+                }
             });
             let wait = simultaneous_us + us_delay;
-            if let Some((start, ready)) = opt.take_passage_opened() {
+            let opened = opt.take_passage_opened().filter(|_| watched);
+            if let Some((start, ready)) = opened {
                 let _ = pending.push(Pending::at(start, ready, rate, wait, Item::PassageOpened));
             }
-            if let Some(passage) = opt.take_passage() {
+            if let Some(passage) = opt.take_passage().filter(|_| watched) {
                 let _ = pending.push(Passage::optical(passage, rate, wait));
             }
         }
@@ -802,14 +811,18 @@ impl Detector {
         if self.has_opt {
             let opt = &mut self.opt;
             let rate = opt.clock().rate_hz();
+            let watched = !self.opt_faults.as_ref().is_some_and(|m| m.light_negative());
             opt.finish(&mut |s| {
-                let _ = pending.push(Pending::at(s.start, s.ready, rate, 0, Item::Opt(s)));
+                if watched {
+                    let _ = pending.push(Pending::at(s.start, s.ready, rate, 0, Item::Opt(s)));
+                }
             });
             let wait = self.simultaneous_us + self.us_onset_delay_us;
-            if let Some((start, ready)) = opt.take_passage_opened() {
+            let opened = opt.take_passage_opened().filter(|_| watched);
+            if let Some((start, ready)) = opened {
                 let _ = pending.push(Pending::at(start, ready, rate, wait, Item::PassageOpened));
             }
-            if let Some(passage) = opt.take_passage() {
+            if let Some(passage) = opt.take_passage().filter(|_| watched) {
                 let _ = pending.push(Passage::optical(passage, rate, wait));
             }
         }
