@@ -188,10 +188,87 @@ fn false_alarms_are_broken_down_by_cause_and_sensor() {
     );
     assert_eq!(r.false_alarms_on_artifacts, 6);
     assert_eq!(r.false_alarms_background, 1);
+    // Each one listed, with the artifact label it fell on (the knock's, inside the change).
+    let listed: Vec<(&str, f64, &str, &str, &str)> = r
+        .false_alarm_list
+        .iter()
+        .map(|f| {
+            assert_eq!(f.recording, "r");
+            let id = f.artifact_id.as_str();
+            (
+                f.class.as_str(),
+                f.start_s,
+                f.sensor.as_str(),
+                f.cause.as_str(),
+                id,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("air", 105.1, "ultrasound", "knock", "k"),
+            ("air", 106.0, "ultrasound", "hct_change", "h"),
+            ("air", 200.5, "ultrasound", "diathermy", "d"),
+            ("air", 201.5, "ultrasound", "diathermy", "d"),
+            ("clot", 201.0, "optical", "diathermy", "d"),
+            ("clot", 250.05, "optical", "artifact", "x"),
+            ("air", 400.0, "", "background", ""),
+        ]
+    );
     assert!(r.table().contains(
         "false alarms by cause: diathermy (ultrasound) 2, artifact (optical) 1, background 1, \
          diathermy (optical) 1, hct_change (ultrasound) 1, knock (ultrasound) 1"
     ));
+}
+
+/// Every detectable embolus that counts against the sensitivity or the discrimination is
+/// listed with what became of it; the found ones and those not `detectable` are not.
+#[test]
+fn emboli_missed_or_called_the_other_class_are_listed() {
+    let sized = |class, start_s: f64, id: &str, ebr_db: f64| Label {
+        ebr_db: Some(ebr_db),
+        size_um: Some(100.0),
+        ..label(class, start_s, start_s + 0.02, id, "ultrasound")
+    };
+    let labels = vec![
+        sized(Class::Air, 10.0, "a1", 25.0),
+        sized(Class::Air, 20.0, "a2", 8.0),
+        sized(Class::Clot, 30.0, "c1", 15.0),
+        sized(Class::Clot, 40.0, "c2", 12.0),
+        Label {
+            detectable: Some(false),
+            ..sized(Class::Air, 50.0, "a3", 1.0)
+        },
+    ];
+    let detections = vec![
+        det(Class::Air, 10.0, 10.02, 10.03),
+        det(Class::Air, 30.0, 30.02, 30.03),
+    ];
+    let r = score_one(60.0, labels, detections);
+    let listed: Vec<(&str, &str, &str, f64, Option<f64>)> = r
+        .embolus_errors
+        .iter()
+        .map(|e| {
+            let (id, class, outcome) = (e.id.as_str(), e.class.as_str(), e.outcome.as_str());
+            (id, class, outcome, e.start_s, e.ebr_db)
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("a2", "air", "missed", 20.0, Some(8.0)),
+            ("c1", "clot", "said_air", 30.0, Some(15.0)),
+            ("c2", "clot", "missed", 40.0, Some(12.0)),
+        ]
+    );
+    // The list agrees with the counts it explains.
+    let missed = r.embolus_errors.iter().filter(|e| e.outcome == "missed");
+    assert_eq!(
+        missed.count(),
+        r.air.positives - r.air.detected + r.clot.positives - r.clot.detected
+    );
+    assert_eq!(r.air.positives, 2);
 }
 
 /// The report's intervals are the Wilson and exact Poisson intervals of its own counts.

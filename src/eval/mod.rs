@@ -93,6 +93,8 @@ pub struct Scored {
 /// One physical event: the label rows sharing an id.
 #[derive(Clone, Debug)]
 struct Truth {
+    /// The label rows' `id` (`rowN` for a row without one).
+    id: String,
     class: Class,
     /// (start, end) at each sensor that saw it.
     windows: Vec<(f64, f64)>,
@@ -107,7 +109,8 @@ fn group(labels: &[Label]) -> Vec<Truth> {
     let mut by_id: BTreeMap<String, Truth> = BTreeMap::new();
     for (i, l) in labels.iter().enumerate() {
         let key = l.id.clone().unwrap_or_else(|| format!("row{i}"));
-        let t = by_id.entry(key).or_insert_with(|| Truth {
+        let t = by_id.entry(key.clone()).or_insert_with(|| Truth {
+            id: key,
             class: l.class,
             windows: Vec::new(),
             first_start_s: f64::INFINITY,
@@ -180,6 +183,49 @@ pub struct FalseAlarmCause {
     pub sensor: String,
     /// False alarms.
     pub count: usize,
+}
+
+/// One false alarm, for an audit of the figures: which recording, when, and what it fell on.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FalseAlarm {
+    /// Recording name.
+    pub recording: String,
+    /// The alarm's class (`air` or `clot`).
+    pub class: String,
+    /// Start, end and alarm time, s.
+    pub start_s: f64,
+    /// End, s.
+    pub end_s: f64,
+    /// Alarm time, s.
+    pub detected_s: f64,
+    /// The alarm's sensor (`ultrasound`, `optical`, `both`), empty when not known.
+    pub sensor: String,
+    /// As in [`FalseAlarmCause::cause`].
+    pub cause: String,
+    /// The `id` of the artifact label it fell on; empty on the background.
+    pub artifact_id: String,
+}
+
+/// A `detectable` embolus that no alarm matched, or whose first matching alarm named the
+/// other class: what the sensitivity and the discrimination count against.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EmbolusError {
+    /// Recording name.
+    pub recording: String,
+    /// The labels' `id`.
+    pub id: String,
+    /// The labelled class (`air` or `clot`).
+    pub class: String,
+    /// `missed`, or the class the first matching alarm said (`said_air`, `said_clot`).
+    pub outcome: String,
+    /// The embolus's first appearance (its earliest label row), s.
+    pub start_s: f64,
+    /// The labels' `kind`, where given.
+    pub kind: Option<String>,
+    /// The labels' EBR (the largest of its rows), dB.
+    pub ebr_db: Option<f64>,
+    /// The labelled size, µm.
+    pub size_um: Option<f64>,
 }
 
 /// Sensitivity in one bin of size or EBR.
@@ -303,6 +349,11 @@ pub struct Report {
     pub false_alarms_per_hour_ci95: Interval,
     /// The false alarms by cause and sensor, most frequent first.
     pub false_alarms_by_cause: Vec<FalseAlarmCause>,
+    /// Every false alarm, in the order of the recordings and of their events.
+    pub false_alarm_list: Vec<FalseAlarm>,
+    /// Every `detectable` embolus missed or called the other class, in the order of the
+    /// recordings and of their labels' ids.
+    pub embolus_errors: Vec<EmbolusError>,
     /// Sensitivity by size bin.
     pub by_size: Vec<BinScore>,
     /// Sensitivity by EBR bin.
@@ -411,14 +462,30 @@ pub fn score(recordings: &[Scored]) -> Report {
             let score = if ci == 0 { &mut r.air } else { &mut r.clot };
             score.positives += 1;
             let hit = first.is_some();
-            if let Some(d) = first {
-                score.detected += 1;
-                let said = if d.class == Class::Air { 0 } else { 1 };
-                r.confusion[ci][said] += 1;
-                if said == ci {
-                    score.detected_as_class += 1;
+            let outcome = match first {
+                Some(d) => {
+                    score.detected += 1;
+                    let said = if d.class == Class::Air { 0 } else { 1 };
+                    r.confusion[ci][said] += 1;
+                    if said == ci {
+                        score.detected_as_class += 1;
+                    }
+                    latencies[ci].push(d.detected_s - t.first_start_s);
+                    (said != ci).then(|| format!("said_{}", d.class.as_str()))
                 }
-                latencies[ci].push(d.detected_s - t.first_start_s);
+                None => Some("missed".to_string()),
+            };
+            if let Some(outcome) = outcome {
+                r.embolus_errors.push(EmbolusError {
+                    recording: rec.name.clone(),
+                    id: t.id.clone(),
+                    class: t.class.as_str().to_string(),
+                    outcome,
+                    start_s: t.first_start_s,
+                    kind: t.kind.clone(),
+                    ebr_db: t.ebr_db,
+                    size_um: t.size_um,
+                });
             }
             if let (true, Some(size_um)) = (hit && ci == 0, t.size_um) {
                 let labelled_ul = core::f64::consts::PI / 6.0 * (size_um * 1e-3).powi(3);
@@ -490,6 +557,16 @@ pub fn score(recordings: &[Scored]) -> Report {
                 }
             };
             let sensor = d.sensor.map_or("", Sensor::as_str).to_string();
+            r.false_alarm_list.push(FalseAlarm {
+                recording: rec.name.clone(),
+                class: d.class.as_str().to_string(),
+                start_s: d.start_s,
+                end_s: d.end_s,
+                detected_s: d.detected_s,
+                sensor: sensor.clone(),
+                cause: cause.clone(),
+                artifact_id: artifact.map(|t| t.id.clone()).unwrap_or_default(),
+            });
             *causes.entry((cause, sensor)).or_default() += 1;
         }
     }
