@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The nineteen held-out sets (38 h of the realistic preset, seeds in data/README.md), scored as
+# The twenty-five held-out sets (50 h of the realistic preset, seeds in data/README.md), scored as
 # the README's "Where it stands" reports them: one row per set, then `clotair eval` over all
 # of them at once (the pooled figures, with their 95 % intervals). Simulates the sets that
 # are missing (about 5 GB in all, a few minutes on two cores).
@@ -25,7 +25,8 @@ GAIN_DB=${ULTRASOUND_GAIN_DB:-0}
 SETS="eval:2002 holdout:4004 holdout2:6006 holdout3:7007 holdout4:8008 holdout5:9009
 holdout6:10010 holdout7:11011 holdout8:12012 holdout9:13013 holdout10:14014 holdout11:15015
 holdout12:16016 holdout13:17017 holdout14:18018 holdout15:19019
-holdout16:20020 holdout17:21021 holdout18:22022"
+holdout16:20020 holdout17:21021 holdout18:22022 holdout19:23023 holdout20:24024
+holdout21:25025 holdout22:26026 holdout23:27027 holdout24:28028"
 
 pool="$OUT/pool-data"
 rm -rf "$pool"
@@ -47,5 +48,5 @@ for set in $SETS; do
 done
 python3 scripts/heldout/rows.py "${dirs[@]}"
 echo
-echo "all nineteen sets at once:"
+echo "all twenty-five sets at once:"
 "$CLOTAIR" eval "$pool" --quiet --out "$OUT/pool" "$@"
