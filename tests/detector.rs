@@ -901,6 +901,45 @@ fn a_lamps_colour_blind_flicker_is_no_air() {
     assert_eq!(bubble.class, Class::Air, "{events:?}");
 }
 
+/// A lamp's flicker peaks, each an optical event of its own, come in step with twice the
+/// mains (`detect::FLICKER_PERIODS_US`): a train of rises 10 ms apart, here shaped as
+/// bubbles' (the air's colour ratio, which the colour-blind rule lets through), and 8.33 ms
+/// apart at 60 Hz. With trees that vote air on everything, only the first two of a train
+/// alarm. Ten bubbles as close but out of step (a shower) all alarm.
+#[test]
+fn rises_in_step_with_the_mains_are_no_air() {
+    let train = |gaps_ms: &[f32]| -> Vec<(f32, f32, f32)> {
+        let mut t = 2.0;
+        let mut bumps = vec![(t, 0.003, 0.02)];
+        for gap in gaps_ms {
+            t += gap * 1e-3;
+            bumps.push((t, 0.003, 0.02));
+        }
+        bumps
+    };
+    let mut cfg = config(false, true);
+    cfg.trees = Some(&AIR_BAG);
+    let alarms = |bumps: &[(f32, f32, f32)]| {
+        let opt = optical(3.0, bumps, 15);
+        let events = run(&cfg, &[], &opt, &[1], &[64]);
+        let opened = events.iter().filter(|e| secs(e.start_us) > 1.9).count();
+        assert_eq!(opened, bumps.len(), "one event per rise: {events:?}");
+        events.iter().filter(|e| e.class.is_alarm()).count()
+    };
+    assert_eq!(alarms(&train(&[10.0; 9])), 2);
+    // At 60 Hz the peaks stand 8.33 ms apart: 8 or 9 ms at this rate.
+    assert_eq!(
+        alarms(&train(&[8.0, 9.0, 8.0, 8.0, 9.0, 8.0, 8.0, 9.0, 8.0])),
+        2
+    );
+    assert_eq!(
+        alarms(&train(&[
+            13.0, 17.0, 14.0, 19.0, 13.0, 21.0, 15.0, 18.0, 16.0
+        ])),
+        10
+    );
+}
+
 #[test]
 fn optical_flat_line_and_nan_are_faults() {
     let mut opt = optical(4.0, &[], 8);

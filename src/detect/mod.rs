@@ -129,6 +129,20 @@ pub const STAYED: f32 = 0.5;
 /// menisci, are followed within it by the slug's rise (a front meniscus) or come while its
 /// air is followed (a rear one, see `emit_optical`), and a lamp switched off stays.
 pub const FALL_BEYOND_ARTIFACTS: f32 = 0.3;
+/// A lamp's light flickers at twice the mains frequency (signal model: ambient light with a
+/// 50/60 Hz flicker), and near the clamp each flicker peak can open an optical event of its
+/// own: a train of sightings 10 or 8.3 ms apart. An optical sighting that starts one such
+/// period (within [`FLICKER_TOLERANCE_US`], or one optical sample if longer) after the one
+/// before it, which started one period after its own predecessor, is flicker, not an
+/// embolus: no bubble comes in step with the mains. Bubbles of a shower come many within a
+/// second (signal model), but three optical onsets in step to a sample with it are what a
+/// lamp makes. The colour-blind rule ([`classify`]) catches a lamp whose light adds alike
+/// to both colours; this one a lamp of any colour. Only the event: the history keeps the
+/// trees' decision, as for a slug's rear meniscus.
+pub const FLICKER_PERIODS_US: [u64; 2] = [10_000, 8_333];
+/// How far from a flicker period two successive optical onsets may stand, at least one
+/// optical sample.
+pub const FLICKER_TOLERANCE_US: u64 = 500;
 // The second reading must be in when the deferred decision is taken.
 const _: () = assert!(optical::STAY_CHECK_S <= WOBBLE_S);
 /// Pending decisions held while waiting for the other stream (each lives tens of ms).
@@ -1002,7 +1016,11 @@ impl Detector {
         let mechanical = self
             .us()
             .is_some_and(|us| us.onsets().any_near(p.start_us, self.simultaneous_us));
-        let (event, decision, beyond) = self.optical_event(&p, &s, end_us, mechanical);
+        let (mut event, decision, beyond) = self.optical_event(&p, &s, end_us, mechanical);
+        if event.class.is_alarm() && self.in_step_with_the_mains(p.start_us, rate) {
+            event.class = Class::Artifact;
+            event.confidence = 1.0 - event.confidence;
+        }
         if self.history.is_full() {
             self.history.pop_front();
         }
@@ -1026,6 +1044,21 @@ impl Detector {
             return;
         }
         self.emit_optical(event, &s, emit);
+    }
+
+    /// Whether an optical sighting starting at `start_us` is the third of a train in step with
+    /// a lamp's flicker ([`FLICKER_PERIODS_US`]): the two optical sightings decided before it
+    /// started one flicker period apart, and it one period after the later of them.
+    fn in_step_with_the_mains(&self, start_us: u64, rate_hz: u32) -> bool {
+        let tolerance = FLICKER_TOLERANCE_US.max(1_000_000u64.div_ceil(u64::from(rate_hz)));
+        let mut earlier = self.history.iter().rev().map(|h| h.start_us);
+        let (Some(t1), Some(t2)) = (earlier.next(), earlier.next()) else {
+            return false;
+        };
+        let gaps = [start_us.saturating_sub(t1), t1.saturating_sub(t2)];
+        FLICKER_PERIODS_US
+            .iter()
+            .any(|&period| gaps.iter().all(|&gap| gap.abs_diff(period) <= tolerance))
     }
 
     /// Emits an optical sighting's event; a clot decision on a fall while the light stood at
