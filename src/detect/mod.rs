@@ -135,8 +135,8 @@ pub const FALL_BEYOND_ARTIFACTS: f32 = 0.3;
 /// period (within [`FLICKER_TOLERANCE_US`], or one optical sample if longer) after the one
 /// before it, which started one period after its own predecessor, is flicker, not an
 /// embolus: no bubble comes in step with the mains. Bubbles of a shower come many within a
-/// second (signal model), but three optical onsets in step to a sample with it are what a
-/// lamp makes. The colour-blind rule ([`classify`]) catches a lamp whose light adds alike
+/// second (signal model), but three optical onsets in a row, each one flicker period after
+/// the last to within a sample, are what a lamp makes. The colour-blind rule ([`classify`]) catches a lamp whose light adds alike
 /// to both colours; this one a lamp of any colour. Only the event: the history keeps the
 /// trees' decision, as for a slug's rear meniscus.
 pub const FLICKER_PERIODS_US: [u64; 2] = [10_000, 8_333];

@@ -192,7 +192,7 @@ pub struct FalseAlarm {
     pub recording: String,
     /// The alarm's class (`air` or `clot`).
     pub class: String,
-    /// Start, end and alarm time, s.
+    /// Start, s.
     pub start_s: f64,
     /// End, s.
     pub end_s: f64,
